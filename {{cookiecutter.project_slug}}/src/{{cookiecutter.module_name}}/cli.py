@@ -1,0 +1,97 @@
+"""The `{{ cookiecutter.project_slug }}` command: run pipeline steps and make predictions."""
+
+import json
+import logging
+import math
+from collections.abc import Callable, Sequence
+
+import typer
+
+from .errors import ProjectError
+from .model import load as load_model
+from .params import load_params
+from .pipeline import STEPS, Step
+from .settings import load_settings
+
+log = logging.getLogger("{{ cookiecutter.module_name }}")
+
+app = typer.Typer(
+    name="{{ cookiecutter.project_slug }}",
+    help={{ cookiecutter.description | tojson }},
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def fail(message: str) -> typer.Exit:
+    """Print one line to stderr; the caller raises the returned exit (code 1)."""
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code=1)
+
+
+def run_steps(steps: Sequence[Step]) -> None:
+    try:
+        settings = load_settings()
+        logging.basicConfig(level=settings.log_level, format="%(message)s")
+        params = load_params(settings.params_file)
+        for step in steps:
+            log.info("%s: %s", step.name, step.run(settings, params))
+    except ProjectError as error:
+        raise fail(str(error)) from None
+
+
+def step_command(step: Step) -> Callable[[], None]:
+    def command() -> None:
+        run_steps([step])
+
+    return command
+
+
+for _step in STEPS:
+    app.command(name=_step.name, help=_step.summary)(step_command(_step))
+
+
+@app.command()
+def pipeline() -> None:
+    """Run every step in order: ingest, prepare, train, evaluate."""
+    run_steps(STEPS)
+
+
+@app.command()
+def predict(
+    features: list[str] = typer.Argument(
+        help="Feature values as NAME=VALUE, for example sepal_length_cm=5.1",
+        show_default=False,
+    ),
+) -> None:
+    """Predict one row with the trained model and print the result as JSON."""
+    try:
+        model = load_model(load_settings().model_file)
+        [prediction] = model.predict([parse_features(features, model.features)])
+    except ProjectError as error:
+        raise fail(str(error)) from None
+    result = {"label": prediction.label, "probabilities": prediction.probabilities}
+    typer.echo(json.dumps(result))
+
+
+def parse_features(pairs: Sequence[str], names: Sequence[str]) -> dict[str, float]:
+    """Turn ["name=1.5", ...] into {"name": 1.5}, requiring every one of `names`."""
+    row: dict[str, float] = {}
+    for pair in pairs:
+        name, equals, value = pair.partition("=")
+        if not equals or name not in names:
+            raise ProjectError(
+                f"{pair!r}: expected NAME=VALUE with NAME one of {', '.join(names)}"
+            )
+        try:
+            number = float(value)
+        except ValueError:
+            number = math.nan
+        if not math.isfinite(number):
+            raise ProjectError(f"{name}: {value!r} is not a finite number")
+        row[name] = number
+    missing = [name for name in names if name not in row]
+    if missing:
+        raise ProjectError(f"missing feature(s): {', '.join(missing)}")
+    return row

@@ -1,0 +1,44 @@
+"""Pipeline parameters, loaded from `configs/params.yaml` and checked before use."""
+
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import ProjectError, first_problem
+
+
+class _Section(BaseModel):
+    # A misspelt key is an error, not a silently ignored parameter.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PrepareParams(_Section):
+    test_size: float = Field(default=0.2, gt=0, lt=1)
+
+
+class TrainParams(_Section):
+    C: float = Field(default=1.0, gt=0)
+    max_iter: int = Field(default=200, ge=1)
+
+
+class Params(_Section):
+    seed: int = Field(default=42, ge=0)
+    prepare: PrepareParams = PrepareParams()
+    train: TrainParams = TrainParams()
+
+
+def load_params(path: Path) -> Params:
+    """Read and check the parameters file; raise ProjectError naming the bad field."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ProjectError(f"{path}: parameters file not found") from None
+    except yaml.MarkedYAMLError as error:
+        line = error.problem_mark.line + 1 if error.problem_mark else "?"
+        raise ProjectError(f"{path}:{line}: not valid YAML: {error.problem}") from None
+    try:
+        return Params.model_validate(raw or {})
+    except ValidationError as error:
+        field, message = first_problem(error)
+        raise ProjectError(f"{path}: {field}: {message}") from None

@@ -1,0 +1,40 @@
+"""Train: fit the model on the training set and save it to `models/`."""
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from ..dataset import FEATURES, TARGET
+from ..files import read_table
+from ..model import TrainedModel
+from ..params import Params, TrainParams
+from ..settings import Settings
+
+
+def train(
+    train_file: Path, model_file: Path, params: TrainParams, seed: int
+) -> TrainedModel:
+    """Fit a scaled logistic regression; swap in your own estimator here."""
+    frame = read_table(train_file, [*FEATURES, TARGET])
+    estimator = make_pipeline(
+        StandardScaler(),
+        LogisticRegression(C=params.C, max_iter=params.max_iter, random_state=seed),
+    )
+    estimator.fit(frame[list(FEATURES)], frame[TARGET])
+    model = TrainedModel(
+        estimator=estimator,
+        features=FEATURES,
+        classes=tuple(str(label) for label in estimator.classes_),
+        trained_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        params={"seed": seed, **params.model_dump()},
+    )
+    model.save(model_file)
+    return model
+
+
+def run(settings: Settings, params: Params) -> str:
+    train(settings.train_file, settings.model_file, params.train, params.seed)
+    return f"wrote {settings.model_file}"

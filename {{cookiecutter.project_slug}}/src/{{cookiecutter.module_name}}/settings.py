@@ -1,0 +1,60 @@
+"""Where things live and how the project behaves, read from the environment.
+
+Every setting can be given as an environment variable prefixed with
+`{{ cookiecutter.module_name | upper }}_` (for example
+`{{ cookiecutter.module_name | upper }}_DATA_DIR`) or in a `.env` file; see
+`.env.example`.
+"""
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .errors import ProjectError, first_problem
+
+ENV_PREFIX = "{{ cookiecutter.module_name | upper }}_"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_file=".env",
+        extra="ignore",
+    )
+
+    data_dir: Path = Path("data")
+    models_dir: Path = Path("models")
+    reports_dir: Path = Path("reports")
+    params_file: Path = Path("configs/params.yaml")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @property
+    def raw_data_file(self) -> Path:
+        return self.data_dir / "raw" / "iris.csv"
+
+    @property
+    def train_file(self) -> Path:
+        return self.data_dir / "processed" / "train.csv"
+
+    @property
+    def test_file(self) -> Path:
+        return self.data_dir / "processed" / "test.csv"
+
+    @property
+    def model_file(self) -> Path:
+        return self.models_dir / "model.joblib"
+
+    @property
+    def metrics_file(self) -> Path:
+        return self.reports_dir / "metrics.json"
+
+
+def load_settings() -> Settings:
+    """Read the settings; raise ProjectError naming the variable that is wrong."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        field, message = first_problem(error)
+        raise ProjectError(f"{ENV_PREFIX}{field.upper()}: {message}") from None

@@ -1,0 +1,131 @@
+"""The command line, as a user runs it from the project folder."""
+
+import json
+import runpy
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from {{ cookiecutter.module_name }}.cli import app
+from {{ cookiecutter.module_name }}.settings import ENV_PREFIX, Settings
+
+SETOSA = [
+    "sepal_length_cm=5.1",
+    "sepal_width_cm=3.5",
+    "petal_length_cm=1.4",
+    "petal_width_cm=0.2",
+]
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def test_pipeline_runs_every_step_and_writes_every_output(
+    runner: CliRunner, isolated_env: Settings
+) -> None:
+    result = runner.invoke(app, ["pipeline"])
+
+    assert result.exit_code == 0, result.output
+    for path in (
+        isolated_env.raw_data_file,
+        isolated_env.train_file,
+        isolated_env.test_file,
+        isolated_env.model_file,
+        isolated_env.metrics_file,
+    ):
+        assert path.is_file(), path
+
+
+def test_steps_run_one_by_one(runner: CliRunner, isolated_env: Settings) -> None:
+    for step in ("ingest", "prepare", "train", "evaluate"):
+        result = runner.invoke(app, [step])
+        assert result.exit_code == 0, f"{step}: {result.output}"
+
+    assert json.loads(isolated_env.metrics_file.read_text())["accuracy"] > 0.85
+
+
+def test_a_step_without_its_input_fails_with_one_line(
+    runner: CliRunner, isolated_env: Settings
+) -> None:
+    result = runner.invoke(app, ["train"])
+
+    assert result.exit_code == 1
+    assert result.output.startswith("error: ")
+    assert "train.csv does not exist" in result.output
+    assert result.output.count("\n") == 1
+
+
+def test_predict_prints_the_label_and_probabilities(
+    runner: CliRunner, isolated_env: Settings
+) -> None:
+    assert runner.invoke(app, ["pipeline"]).exit_code == 0
+
+    result = runner.invoke(app, ["predict", *SETOSA])
+
+    assert result.exit_code == 0, result.output
+    prediction = json.loads(result.output)
+    assert prediction["label"] == "setosa"
+    assert set(prediction["probabilities"]) == {"setosa", "versicolor", "virginica"}
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (SETOSA[:3], "missing feature(s): petal_width_cm"),
+        ([*SETOSA[:3], "petal_width_cm=wide"], "'wide' is not a finite number"),
+        ([*SETOSA[:3], "petal_width_cm=nan"], "'nan' is not a finite number"),
+        ([*SETOSA, "colour=blue"], "'colour=blue': expected NAME=VALUE"),
+    ],
+)
+def test_predict_rejects_bad_features(
+    runner: CliRunner, isolated_env: Settings, arguments: list[str], message: str
+) -> None:
+    assert runner.invoke(app, ["pipeline"]).exit_code == 0
+
+    result = runner.invoke(app, ["predict", *arguments])
+
+    assert result.exit_code == 1
+    assert message in result.output
+
+
+def test_predict_before_training_says_to_run_the_pipeline(
+    runner: CliRunner, isolated_env: Settings
+) -> None:
+    result = runner.invoke(app, ["predict", *SETOSA])
+
+    assert result.exit_code == 1
+    assert "model.joblib does not exist" in result.output
+
+
+def test_a_bad_setting_fails_with_one_line(
+    runner: CliRunner, isolated_env: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(f"{ENV_PREFIX}LOG_LEVEL", "LOUD")
+
+    result = runner.invoke(app, ["ingest"])
+
+    assert result.exit_code == 1
+    assert result.output.startswith(f"error: {ENV_PREFIX}LOG_LEVEL: Input should be")
+
+
+def test_help_lists_every_command(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["--help"])
+
+    assert result.exit_code == 0
+    for command in ("ingest", "prepare", "train", "evaluate", "pipeline", "predict"):
+        assert command in result.output
+
+
+def test_python_dash_m_runs_the_same_command(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(sys, "argv", ["{{ cookiecutter.module_name }}", "--help"])
+
+    with pytest.raises(SystemExit) as exited:
+        runpy.run_module("{{ cookiecutter.module_name }}", run_name="__main__")
+
+    assert exited.value.code == 0
+    assert "pipeline" in capsys.readouterr().out
