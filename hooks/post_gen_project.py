@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
 
-LICENSE = {{ cookiecutter.license | tojson }}
-LINTER = {{ cookiecutter.linter | tojson }}
+# Rendered by cookiecutter; see pre_gen_project.py for why this is a raw string.
+ANSWERS: dict[str, str] = json.loads(r"""{{ cookiecutter | tojson }}""")
 
 # Paths that exist only for some answers: path -> whether this project keeps it.
 OPTIONAL_PATHS = {
-    "LICENSE": LICENSE != "Proprietary",
-    ".flake8": LINTER == "flake8+black",
+    "LICENSE": ANSWERS["license"] != "Proprietary",
+    ".flake8": ANSWERS["linter"] == "flake8+black",
 }
 
 
@@ -28,22 +29,23 @@ def remove_unused(root: Path) -> None:
 
 
 def init_git(root: Path) -> None:
-    """Make the project a git repository unless it already sits inside one.
+    """Make the project a git repository unless a repository around it tracks it.
 
-    pre-commit needs a repository; nesting one inside a user's monorepo would surprise
-    them, and a machine without git still gets a working project.
+    pre-commit needs a repository of its own; nesting one inside a user's monorepo would
+    surprise them (unless that repository ignores the folder, as a `build/` folder is),
+    and a machine without git still gets a working project.
     """
     git = shutil.which("git")
     if git is None:
         return
-    inside = subprocess.run(
-        [git, "rev-parse", "--is-inside-work-tree"],
-        cwd=root,
-        capture_output=True,
-        check=False,
-    )
-    if inside.returncode != 0:
-        subprocess.run([git, "init", "--quiet", "--initial-branch=main"], cwd=root, check=False)
+
+    def succeeds(*arguments: str) -> bool:
+        done = subprocess.run([git, *arguments], cwd=root, capture_output=True, check=False)
+        return done.returncode == 0
+
+    if succeeds("rev-parse", "--is-inside-work-tree") and not succeeds("check-ignore", "-q", "."):
+        return
+    subprocess.run([git, "init", "--quiet", "--initial-branch=main"], cwd=root, check=False)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import sys
 import pytest
 from typer.testing import CliRunner
 
+from {{ cookiecutter.module_name }} import cli
 from {{ cookiecutter.module_name }}.cli import app
 from {{ cookiecutter.module_name }}.settings import ENV_PREFIX, Settings
 
@@ -122,10 +123,11 @@ def test_help_lists_every_command(runner: CliRunner) -> None:
 def test_python_dash_m_runs_the_same_command(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(sys, "argv", ["{{ cookiecutter.module_name }}", "--help"])
+    package = cli.__name__.rpartition(".")[0]
+    monkeypatch.setattr(sys, "argv", [package, "--help"])
 
     with pytest.raises(SystemExit) as exited:
-        runpy.run_module("{{ cookiecutter.module_name }}", run_name="__main__")
+        runpy.run_module(package, run_name="__main__")
 
     assert exited.value.code == 0
     assert "pipeline" in capsys.readouterr().out

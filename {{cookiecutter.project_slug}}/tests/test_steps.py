@@ -111,7 +111,7 @@ def test_train_saves_a_model_that_knows_its_features_and_classes(
 
 def test_trained_model_predicts_a_typical_setosa(trained: Settings) -> None:
     model = load(trained.model_file)
-    row = dict(zip(FEATURES, [5.1, 3.5, 1.4, 0.2]))
+    row = dict(zip(FEATURES, [5.1, 3.5, 1.4, 0.2], strict=True))
 
     [prediction] = model.predict([row])
 

@@ -1,9 +1,10 @@
-"""The `{{ cookiecutter.project_slug }}` command: run pipeline steps and make predictions."""
+"""The command line: run pipeline steps and make predictions."""
 
 import json
 import logging
 import math
 from collections.abc import Callable, Sequence
+from typing import Annotated
 
 import typer
 
@@ -60,10 +61,13 @@ def pipeline() -> None:
 
 @app.command()
 def predict(
-    features: list[str] = typer.Argument(
-        help="Feature values as NAME=VALUE, for example sepal_length_cm=5.1",
-        show_default=False,
-    ),
+    features: Annotated[
+        list[str],
+        typer.Argument(
+            help="Feature values as NAME=VALUE, for example sepal_length_cm=5.1",
+            show_default=False,
+        ),
+    ],
 ) -> None:
     """Predict one row with the trained model and print the result as JSON."""
     try:

@@ -38,7 +38,8 @@ class TrainedModel:
             Prediction(
                 label=self.classes[int(row.argmax())],
                 probabilities={
-                    label: round(float(p), 6) for label, p in zip(self.classes, row)
+                    label: round(float(p), 6)
+                    for label, p in zip(self.classes, row, strict=True)
                 },
             )
             for row in probabilities

@@ -1,0 +1,46 @@
+# The template's task runner: people, CI (.ci/run) and the docs call these targets.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+VENV := .venv
+BIN := $(VENV)/bin
+BUILD := build
+DEMO := $(BUILD)/my-ml-project
+# Baked projects find the template environment's uv first.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: help install demo test test-fast lint format clean
+
+help: ## List the targets with what they do
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(BIN)/uv:
+	python3 -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
+
+install: $(BIN)/uv ## Create .venv with cookiecutter, cruft and the test tools (uv.lock)
+	$(BIN)/uv sync --quiet
+
+demo: install ## Bake a default project into build/, install it, run its pipeline, predict once
+	rm -rf $(DEMO)
+	$(BIN)/cookiecutter --no-input --output-dir $(BUILD) .
+	$(MAKE) -C $(DEMO) install pipeline
+	cd $(DEMO) && .venv/bin/my-ml-project predict \
+		sepal_length_cm=6.3 sepal_width_cm=3.3 petal_length_cm=6.0 petal_width_cm=2.5
+
+test: install lint ## The whole suite: lint the template, bake every option, run baked projects' checks
+	$(BIN)/pytest --numprocesses 2 --dist loadgroup
+
+test-fast: install ## The suite without the slow tests that install baked projects
+	$(BIN)/pytest --numprocesses 2 -m "not slow"
+
+lint: install ## Format check, lint and type check the template's own code
+	$(BIN)/black --check --quiet tests hooks
+	$(BIN)/flake8 tests hooks
+	$(BIN)/mypy
+
+format: install ## Format the template's own code
+	$(BIN)/black --quiet tests hooks
+
+clean: ## Delete the build folder and caches (keeps .venv)
+	rm -rf $(BUILD) site .pytest_cache .mypy_cache

@@ -1,0 +1,224 @@
+"""What each answer generates: the exact file set, rendered and parseable."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import tomllib
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import yaml
+
+from baking import CHOICES, OPTIONS, BakedProject
+from conftest import COMBINATIONS
+
+LEFTOVER_JINJA = re.compile(r"(?<!\$)\{\{|\{%|\{#|cookiecutter\.")
+
+SOURCE = [
+    "__init__.py",
+    "__main__.py",
+    "cli.py",
+    "dataset.py",
+    "errors.py",
+    "files.py",
+    "model.py",
+    "params.py",
+    "py.typed",
+    "settings.py",
+    "pipeline/__init__.py",
+    "pipeline/evaluate.py",
+    "pipeline/ingest.py",
+    "pipeline/prepare.py",
+    "pipeline/train.py",
+]
+TESTS = [
+    "conftest.py",
+    "test_cli.py",
+    "test_files.py",
+    "test_params.py",
+    "test_pipeline.py",
+    "test_settings.py",
+    "test_steps.py",
+]
+ALWAYS = [
+    ".env.example",
+    ".gitignore",
+    ".pre-commit-config.yaml",
+    ".python-version",
+    "Makefile",
+    "README.md",
+    "pyproject.toml",
+    "configs/params.yaml",
+    "data/processed/.gitkeep",
+    "data/raw/.gitkeep",
+    "models/.gitkeep",
+    "reports/.gitkeep",
+]
+
+
+def expected_files(project: BakedProject) -> set[str]:
+    """The spec: every file and folder a project with these answers must contain."""
+    module = project.path.name.replace("-", "_")
+    files = set(ALWAYS)
+    files |= {f"src/{module}/{name}" for name in SOURCE}
+    files |= {f"tests/{name}" for name in TESTS}
+    if project.option("license") != "Proprietary":
+        files.add("LICENSE")
+    if project.option("linter") == "flake8+black":
+        files.add(".flake8")
+    folders = {str(parent) for name in files for parent in _parents(name)}
+    return files | folders
+
+
+def _parents(relative: str) -> list[str]:
+    parts = relative.split("/")[:-1]
+    return ["/".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+def test_the_combinations_cover_every_choice() -> None:
+    for name, choices in CHOICES.items():
+        used = {answers.get(name, choices[0]) for answers in COMBINATIONS.values()}
+        assert used == set(choices), f"{name}: no combination uses {set(choices) - used}"
+
+
+def test_every_question_has_a_help_text() -> None:
+    questions = {name for name in OPTIONS if not name.startswith("_")}
+    assert set(OPTIONS["__prompts__"]) == questions
+
+
+def test_the_exact_file_set(baked: BakedProject) -> None:
+    assert baked.files() == expected_files(baked)
+
+
+def test_no_template_syntax_is_left(baked: BakedProject) -> None:
+    leftovers = [
+        f"{path.relative_to(baked.path)}:{number}: {line.strip()}"
+        for path in baked.path.rglob("*")
+        if path.is_file() and ".git" not in path.parts
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if LEFTOVER_JINJA.search(line)
+    ]
+    assert leftovers == []
+
+
+def test_every_data_file_parses(baked: BakedProject) -> None:
+    parsers: dict[str, Callable[[str], Any]] = {
+        ".toml": tomllib.loads,
+        ".yaml": yaml.safe_load,
+        ".yml": yaml.safe_load,
+        ".json": json.loads,
+    }
+    checked = 0
+    for path in baked.path.rglob("*"):
+        parse = parsers.get(path.suffix)
+        if parse and ".git" not in path.parts:
+            parse(path.read_text(encoding="utf-8"))
+            checked += 1
+    assert checked >= 3  # pyproject.toml, params.yaml, .pre-commit-config.yaml
+
+
+def test_pyproject_follows_the_answers(baked: BakedProject) -> None:
+    pyproject = tomllib.loads(baked.read("pyproject.toml"))
+    project = pyproject["project"]
+    slug, module = baked.path.name, baked.path.name.replace("-", "_")
+
+    assert project["name"] == slug
+    assert project["requires-python"] == f">={baked.option('python_version')}"
+    assert project["scripts"] == {slug: f"{module}.cli:app"}
+    assert project["description"] == baked.option("description")
+    assert project["authors"] == [
+        {"name": baked.option("author_name"), "email": baked.option("author_email")}
+    ]
+    assert pyproject["tool"]["mypy"]["strict"] is True
+
+    dependencies = " ".join(project["dependencies"])
+    assert ("mlflow" in dependencies) == (baked.option("experiment_tracking") == "mlflow")
+
+    dev = " ".join(pyproject["dependency-groups"]["dev"])
+    uses_ruff = baked.option("linter") == "ruff"
+    assert ("ruff" in dev) == uses_ruff
+    assert ("black" in dev) == ("flake8" in dev) == (not uses_ruff)
+    assert ("ruff" in pyproject["tool"]) == uses_ruff
+    assert ("black" in pyproject["tool"]) == (not uses_ruff)
+
+
+def test_license_matches_the_answer(baked: BakedProject) -> None:
+    chosen = baked.option("license")
+    pyproject = tomllib.loads(baked.read("pyproject.toml"))["project"]
+    if chosen == "Proprietary":
+        assert pyproject["license"] == "LicenseRef-Proprietary"
+        return
+    assert pyproject["license"] == chosen
+    first_line = baked.read("LICENSE").strip().splitlines()[0].strip()
+    assert (
+        first_line
+        == {
+            "MIT": "MIT License",
+            "BSD-3-Clause": "BSD 3-Clause License",
+            "Apache-2.0": "Apache License",
+        }[chosen]
+    )
+    assert baked.option("author_name") in baked.read("LICENSE")
+
+
+def test_the_makefile_documents_one_target_per_job(baked: BakedProject) -> None:
+    listed = baked.run("make", "help")
+
+    targets = re.findall(r"^  (\S+) +\S", listed, re.MULTILINE)
+    assert targets == [
+        "help",
+        "install",
+        "format",
+        "format-check",
+        "lint",
+        "typecheck",
+        "test",
+        "check",
+        "pipeline",
+        "clean",
+    ]
+    makefile = baked.read("Makefile")
+    assert ("uv sync" in makefile) == (baked.option("package_manager") == "uv")
+    assert ("pip install" in makefile) == (baked.option("package_manager") == "pip")
+
+
+def test_pre_commit_needs_no_network_clone(baked: BakedProject) -> None:
+    config = yaml.safe_load(baked.read(".pre-commit-config.yaml"))
+
+    assert [repo["repo"] for repo in config["repos"]] == ["local"]
+    entries = {hook["id"]: hook["entry"] for hook in config["repos"][0]["hooks"]}
+    assert entries["lint"] == "make lint"
+    assert entries["typecheck"] == "make typecheck"
+    assert entries["format-check"] == "make format-check"
+
+
+def test_python_version_is_pinned_everywhere(baked: BakedProject) -> None:
+    version = baked.option("python_version")
+    tool = tomllib.loads(baked.read("pyproject.toml"))["tool"]
+
+    assert baked.read(".python-version").strip() == version
+    assert tool["mypy"]["python_version"] == version
+    target = "py" + version.replace(".", "")
+    linter = tool["ruff"]["target-version"] if "ruff" in tool else tool["black"]["target-version"]
+    assert target in linter
+
+
+def test_the_project_is_a_git_repository(baked: BakedProject) -> None:
+    inside = subprocess.run(
+        ["git", "rev-parse", "--is-inside-work-tree"],
+        cwd=baked.path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert inside.stdout.strip() == "true"
+
+
+@pytest.mark.parametrize("other", ["ruff", "black", "flake8"])
+def test_readme_names_only_the_chosen_linter(baked: BakedProject, other: str) -> None:
+    chosen = baked.option("linter")
+    readme = baked.read("README.md")
+    assert (other in readme) == (other in chosen)
