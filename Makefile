@@ -21,12 +21,17 @@ $(BIN)/uv:
 install: $(BIN)/uv ## Create .venv with cookiecutter, cruft and the test tools (uv.lock)
 	$(BIN)/uv sync --quiet
 
-demo: install ## Bake a default project into build/, install it, run its pipeline, predict once
+DEMO_URL := http://127.0.0.1:8765
+demo: install ## Bake a default project into build/, install it, train it, serve one prediction
 	rm -rf $(DEMO)
 	$(BIN)/cookiecutter --no-input --output-dir $(BUILD) .
 	$(MAKE) -C $(DEMO) install pipeline
-	cd $(DEMO) && .venv/bin/my-ml-project predict \
-		sepal_length_cm=6.3 sepal_width_cm=3.3 petal_length_cm=6.0 petal_width_cm=2.5
+	cd $(DEMO) && { .venv/bin/my-ml-project serve --port 8765 & server=$$!; \
+		trap 'kill $$server' EXIT; \
+		for _ in $$(seq 240); do curl -sf $(DEMO_URL)/health >/dev/null && break; sleep 0.5; done; \
+		curl -sS --fail-with-body $(DEMO_URL)/predict -H 'content-type: application/json' \
+			-d '{"sepal_length_cm": 6.3, "sepal_width_cm": 3.3, "petal_length_cm": 6.0, "petal_width_cm": 2.5}'; \
+		echo; }
 
 test: install lint ## The whole suite: lint the template, bake every option, run baked projects' checks
 	$(BIN)/pytest --numprocesses 2 --dist loadgroup

@@ -7,11 +7,17 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import urllib.error
+import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
+import redis
 
-from baking import BakedProject, bake
+from baking import BakedProject, bake, tool_env
+from conftest import free_port, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -89,3 +95,49 @@ def test_make_clean_removes_outputs_but_keeps_the_folders(installed: BakedProjec
     assert not installed.has_file("models/model.joblib")
     assert installed.has_file("models/.gitkeep")
     assert installed.has_file("data/raw/.gitkeep")
+
+
+def http(method: str, url: str, body: object | None = None) -> Any:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(
+        url, data=data, method=method, headers={"content-type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def test_served_predictions_land_in_redis(installed: BakedProject, redis_url: str) -> None:
+    installed.run("make", "pipeline")
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [str(installed.path / ".venv/bin" / installed.path.name), "serve"]
+        + ["--port", str(port), "--workers", "2"],
+        cwd=installed.path,
+        env=tool_env(REDIS_URL=redis_url),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+    def answers() -> bool:
+        try:
+            return bool(http("GET", f"{base}/health")["status"] == "ok")
+        except (urllib.error.URLError, ConnectionError):
+            assert server.poll() is None, server.communicate()[0]
+            return False
+
+    try:
+        wait_until(answers, "the baked project's API", seconds=120)
+        row = dict(item.split("=") for item in SETOSA)
+        created = http("POST", f"{base}/predict", {k: float(v) for k, v in row.items()})
+        stored = http("GET", f"{base}/predictions/{created['prediction_id']}")
+    finally:
+        server.terminate()
+        log = server.communicate(timeout=10)[0]
+
+    assert created["label"] == "setosa"
+    assert stored["prediction_id"] == created["prediction_id"]
+    key = f"{installed.path.name}:prediction:{created['prediction_id']}"
+    assert json.loads(redis.Redis.from_url(redis_url).get(key) or "{}")["label"] == "setosa"
+    assert "storing predictions in Redis" in log

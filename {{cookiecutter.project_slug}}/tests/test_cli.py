@@ -3,8 +3,10 @@
 import json
 import runpy
 import sys
+from typing import Any
 
 import pytest
+import uvicorn
 from typer.testing import CliRunner
 
 from {{ cookiecutter.module_name }} import cli
@@ -131,3 +133,35 @@ def test_python_dash_m_runs_the_same_command(
 
     assert exited.value.code == 0
     assert "pipeline" in capsys.readouterr().out
+
+
+def test_serve_runs_uvicorn_with_the_settings(
+    runner: CliRunner, isolated_env: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert runner.invoke(app, ["pipeline"]).exit_code == 0
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr(
+        uvicorn,
+        "run",
+        lambda target, **options: calls.append({"target": target, **options}),
+    )
+    monkeypatch.setenv(f"{ENV_PREFIX}WORKERS", "3")
+
+    result = runner.invoke(app, ["serve", "--port", "9001"])
+
+    assert result.exit_code == 0, result.output
+    [call] = calls
+    assert call["target"] == f"{cli.__package__}.serving.app:app"
+    assert (call["host"], call["port"], call["workers"]) == ("127.0.0.1", 9001, 3)
+    assert call["timeout_worker_healthcheck"] >= 30
+
+
+def test_serve_without_a_model_says_to_run_the_pipeline(
+    runner: CliRunner, isolated_env: Settings
+) -> None:
+    result = runner.invoke(app, ["serve"])
+
+    assert result.exit_code == 1
+    assert result.output.startswith("error: ")
+    assert "model.joblib does not exist" in result.output
+    assert "make pipeline" in result.output

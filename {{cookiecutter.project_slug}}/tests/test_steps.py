@@ -123,7 +123,9 @@ def test_trained_model_predicts_a_typical_setosa(trained: Settings) -> None:
 def test_model_rejects_a_row_with_a_missing_feature(trained: Settings) -> None:
     model = load(trained.model_file)
 
-    with pytest.raises(ProjectError, match="every row needs all features"):
+    with pytest.raises(
+        ProjectError, match="every row needs the feature 'sepal_width_cm'"
+    ):
         model.predict([{"sepal_length_cm": 5.1}])
 
 

@@ -1,5 +1,6 @@
 """The command line: run pipeline steps and make predictions."""
 
+import copy
 import json
 import logging
 import math
@@ -7,7 +8,10 @@ from collections.abc import Callable, Sequence
 from typing import Annotated
 
 import typer
+import uvicorn
+from uvicorn.config import LOGGING_CONFIG
 
+from . import DISTRIBUTION, SUMMARY
 from .errors import ProjectError
 from .model import load as load_model
 from .params import load_params
@@ -17,8 +21,8 @@ from .settings import load_settings
 log = logging.getLogger("{{ cookiecutter.module_name }}")
 
 app = typer.Typer(
-    name="{{ cookiecutter.project_slug }}",
-    help={{ cookiecutter.description | tojson }},
+    name=DISTRIBUTION,
+    help=SUMMARY,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -99,3 +103,37 @@ def parse_features(pairs: Sequence[str], names: Sequence[str]) -> dict[str, floa
     if missing:
         raise ProjectError(f"missing feature(s): {', '.join(missing)}")
     return row
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Default: the HOST setting")] = None,
+    port: Annotated[int | None, typer.Option(help="Default: the PORT setting")] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Default: the WORKERS setting")
+    ] = None,
+) -> None:
+    """Serve the trained model over HTTP (interactive docs at /docs)."""
+    try:
+        settings = load_settings()
+        load_model(settings.model_file)  # fail here in one line, not in each worker
+    except ProjectError as error:
+        raise fail(str(error)) from None
+    # uvicorn sets up logging in every worker process: have it show ours too.
+    log_config = copy.deepcopy(LOGGING_CONFIG)
+    log_config["loggers"][str(__package__)] = {
+        "handlers": ["default"],
+        "level": settings.log_level,
+        "propagate": False,
+    }
+    uvicorn.run(
+        f"{__package__}.serving.app:app",
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers or settings.workers,
+        log_config=log_config,
+        log_level=settings.log_level.lower(),
+        # Each worker imports scikit-learn before it can answer uvicorn's health
+        # check: on a small machine that takes longer than the default 5 s.
+        timeout_worker_healthcheck=60,
+    )

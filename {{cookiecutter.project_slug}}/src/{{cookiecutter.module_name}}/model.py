@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import joblib
-import pandas as pd
+import numpy as np
 
 from .errors import ProjectError
 from .files import atomic_path, require
@@ -27,22 +27,22 @@ class TrainedModel:
     trained_at: str
     params: dict[str, Any] = field(default_factory=dict)
 
+    def matrix(self, rows: Sequence[Mapping[str, float]]) -> np.ndarray:
+        """Rows as a float matrix, columns in the order the model was trained on."""
+        try:
+            return np.array(
+                [[row[name] for name in self.features] for row in rows], dtype=float
+            )
+        except KeyError as missing:
+            raise ProjectError(f"every row needs the feature {missing}") from None
+
     def predict(self, rows: Sequence[Mapping[str, float]]) -> list[Prediction]:
         """Predict many rows in one vectorised call."""
-        frame = pd.DataFrame(list(rows), columns=list(self.features))
-        if frame.isna().to_numpy().any():
-            names = ", ".join(self.features)
-            raise ProjectError(f"every row needs all features: {names}")
-        probabilities = self.estimator.predict_proba(frame)
+        probabilities = self.estimator.predict_proba(self.matrix(rows)).round(6)
+        labels = [self.classes[i] for i in probabilities.argmax(axis=1).tolist()]
         return [
-            Prediction(
-                label=self.classes[int(row.argmax())],
-                probabilities={
-                    label: round(float(p), 6)
-                    for label, p in zip(self.classes, row, strict=True)
-                },
-            )
-            for row in probabilities
+            Prediction(label, dict(zip(self.classes, row, strict=True)))
+            for label, row in zip(labels, probabilities.tolist(), strict=True)
         ]
 
     def save(self, path: Path) -> None:

@@ -3,13 +3,13 @@
 Every setting can be given as an environment variable prefixed with
 `{{ cookiecutter.module_name | upper }}_` (for example
 `{{ cookiecutter.module_name | upper }}_DATA_DIR`) or in a `.env` file; see
-`.env.example`.
+`.env.example`. The Redis address is also read from the conventional `REDIS_URL`.
 """
 
 from pathlib import Path
 from typing import Literal
 
-from pydantic import ValidationError
+from pydantic import AliasChoices, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .errors import ProjectError, first_problem
@@ -22,6 +22,7 @@ class Settings(BaseSettings):
         env_prefix=ENV_PREFIX,
         env_file=".env",
         extra="ignore",
+        populate_by_name=True,
     )
 
     data_dir: Path = Path("data")
@@ -29,6 +30,22 @@ class Settings(BaseSettings):
     reports_dir: Path = Path("reports")
     params_file: Path = Path("configs/params.yaml")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    # Serving
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    workers: int = Field(default=1, ge=1)
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # Without a Redis URL, predictions are kept in a bounded in-process store.
+    redis_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("REDIS_URL", f"{ENV_PREFIX}REDIS_URL"),
+    )
+    redis_timeout_seconds: float = Field(default=0.5, gt=0)
+    prediction_ttl_seconds: int | None = Field(default=None, ge=1)
+    memory_store_size: int = Field(default=10_000, ge=1)
+    # Predictions kept in memory while Redis is unreachable, sent when it is back.
+    store_backlog_size: int = Field(default=10_000, ge=0)
 
     @property
     def raw_data_file(self) -> Path:

@@ -15,7 +15,7 @@ def evaluate(model_file: Path, test_file: Path, metrics_file: Path) -> dict[str,
     """Write accuracy and macro F1 on the test set to `metrics_file` and return them."""
     model = load_model(model_file)
     frame = read_table(test_file, [*FEATURES, TARGET])
-    predicted = model.estimator.predict(frame[list(FEATURES)])
+    predicted = model.estimator.predict(frame[list(FEATURES)].to_numpy())
     actual = frame[TARGET]
     metrics = {
         "accuracy": round(float(accuracy_score(actual, predicted)), 6),

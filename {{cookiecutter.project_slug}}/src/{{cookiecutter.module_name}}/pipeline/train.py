@@ -23,7 +23,8 @@ def train(
         StandardScaler(),
         LogisticRegression(C=params.C, max_iter=params.max_iter, random_state=seed),
     )
-    estimator.fit(frame[list(FEATURES)], frame[TARGET])
+    # Fitted on a plain matrix: serving then predicts without building a DataFrame.
+    estimator.fit(frame[list(FEATURES)].to_numpy(), frame[TARGET])
     model = TrainedModel(
         estimator=estimator,
         features=FEATURES,

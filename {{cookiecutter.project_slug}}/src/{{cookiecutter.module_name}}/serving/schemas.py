@@ -1,0 +1,80 @@
+"""What the API accepts and returns; these models are also its OpenAPI documentation."""
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# Larger batches get a 422 naming this limit; split them client-side.
+MAX_BATCH_ROWS = 1000
+
+Centimetres = Annotated[float, Field(gt=0, le=100, allow_inf_nan=False)]
+
+
+class Features(BaseModel):
+    """One flower's measurements, in centimetres (the model's input)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "sepal_length_cm": 5.1,
+                    "sepal_width_cm": 3.5,
+                    "petal_length_cm": 1.4,
+                    "petal_width_cm": 0.2,
+                }
+            ]
+        },
+    )
+
+    sepal_length_cm: Centimetres
+    sepal_width_cm: Centimetres
+    petal_length_cm: Centimetres
+    petal_width_cm: Centimetres
+
+
+class BatchRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    rows: list[Features] = Field(min_length=1, max_length=MAX_BATCH_ROWS)
+
+
+class PredictionOut(BaseModel):
+    prediction_id: str
+    label: str
+    probabilities: dict[str, float]
+    model_version: str
+
+
+class StoredPrediction(PredictionOut):
+    """A prediction as the store keeps it: the answer plus its input and time."""
+
+    input: Features
+    created_at: str
+
+
+class BatchOut(BaseModel):
+    predictions: list[PredictionOut]
+
+
+class ModelInfo(BaseModel):
+    name: str
+    version: str
+    trained_at: str
+    features: list[str]
+    classes: list[str]
+    params: dict[str, float | int | str]
+    metrics: dict[str, float]
+
+
+class StoreHealth(BaseModel):
+    backend: str
+    reachable: bool
+    failed_writes: int
+    pending_writes: int
+
+
+class Health(BaseModel):
+    status: str
+    model_version: str
+    store: StoreHealth

@@ -1,0 +1,229 @@
+"""The HTTP API through an HTTP client: answers, limits, errors and the store."""
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import redis
+from conftest import RedisServer
+from fastapi.testclient import TestClient
+
+from {{ cookiecutter.module_name }} import DISTRIBUTION
+from {{ cookiecutter.module_name }}.errors import ProjectError
+from {{ cookiecutter.module_name }}.serving.app import create_app
+from {{ cookiecutter.module_name }}.serving.schemas import MAX_BATCH_ROWS
+from {{ cookiecutter.module_name }}.settings import Settings
+
+SETOSA = {
+    "sepal_length_cm": 5.1,
+    "sepal_width_cm": 3.5,
+    "petal_length_cm": 1.4,
+    "petal_width_cm": 0.2,
+}
+
+MISSING_WIDTH = {k: v for k, v in SETOSA.items() if k != "sepal_width_cm"}
+
+
+def serve(settings: Settings) -> TestClient:
+    """A client for a fresh app; entering it runs start-up (the model loads)."""
+    return TestClient(create_app(settings), raise_server_exceptions=False)
+
+
+@pytest.fixture
+def client(trained: Settings) -> Iterator[TestClient]:
+    with serve(trained) as client:
+        yield client
+
+
+def redis_settings(trained: Settings, url: str) -> Settings:
+    return trained.model_copy(update={"redis_url": url, "redis_timeout_seconds": 1})
+
+
+def test_predict_answers_a_label_with_probabilities(client: TestClient) -> None:
+    response = client.post("/predict", json=SETOSA)
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["label"] == "setosa"
+    assert set(body["probabilities"]) == {"setosa", "versicolor", "virginica"}
+    assert body["model_version"] == client.get("/model").json()["version"]
+    assert len(body["prediction_id"]) == 32
+
+
+def test_a_prediction_reads_back_with_its_input(client: TestClient) -> None:
+    created = client.post("/predict", json=SETOSA).json()
+
+    stored = client.get(f"/predictions/{created['prediction_id']}")
+
+    assert stored.status_code == 200
+    assert stored.json()["input"] == SETOSA
+    assert stored.json()["label"] == created["label"]
+    assert stored.json()["created_at"].startswith("20")
+
+
+def test_an_unknown_prediction_is_a_404(client: TestClient) -> None:
+    response = client.get("/predictions/nope")
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "no prediction with id 'nope'"}
+
+
+def test_the_openapi_example_is_a_valid_request(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    [example] = schema["components"]["schemas"]["Features"]["examples"]
+
+    assert client.post("/predict", json=example).status_code == 200
+    assert client.get("/docs").status_code == 200
+
+
+def test_the_request_fields_are_the_model_features(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    fields = list(schema["components"]["schemas"]["Features"]["properties"])
+
+    assert fields == client.get("/model").json()["features"]
+
+
+def test_a_batch_is_predicted_in_order(client: TestClient) -> None:
+    virginica = {**SETOSA, "petal_length_cm": 6.0, "petal_width_cm": 2.5}
+
+    response = client.post("/predict/batch", json={"rows": [SETOSA, virginica]})
+
+    assert response.status_code == 200
+    labels = [p["label"] for p in response.json()["predictions"]]
+    assert labels == ["setosa", "virginica"]
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        ([], "List should have at least 1 item"),
+        ([SETOSA] * (MAX_BATCH_ROWS + 1), f"at most {MAX_BATCH_ROWS} items"),
+    ],
+)
+def test_batch_size_limits(client: TestClient, rows: list[Any], message: str) -> None:
+    response = client.post("/predict/batch", json={"rows": rows})
+
+    assert response.status_code == 422
+    assert message in response.json()["detail"][0]["msg"]
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        ({**SETOSA, "sepal_length_cm": "long"}, "sepal_length_cm", "valid number"),
+        ({**SETOSA, "petal_width_cm": -1}, "petal_width_cm", "greater than 0"),
+        ({**SETOSA, "petal_width_cm": 0}, "petal_width_cm", "greater than 0"),
+        ({**SETOSA, "sepal_width_cm": 1000}, "sepal_width_cm", "less than or equal"),
+        ({**SETOSA, "sepal_width_cm": None}, "sepal_width_cm", "valid number"),
+        (MISSING_WIDTH, "sepal_width_cm", "Field required"),
+        ({**SETOSA, "colour": "blue"}, "colour", "Extra inputs are not permitted"),
+    ],
+)
+def test_bad_input_is_a_422_naming_the_field(
+    client: TestClient, body: dict[str, Any], field: str, message: str
+) -> None:
+    response = client.post("/predict", json=body)
+
+    assert response.status_code == 422
+    [error] = response.json()["detail"]
+    assert error["loc"][-1] == field
+    assert message in error["msg"]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"sepal_length_cm": 5.1,',
+        b"not json at all",
+        json.dumps({**SETOSA, "sepal_length_cm": float("nan")}).encode(),
+        b"[1, 2, 3]",
+    ],
+)
+def test_malformed_bodies_are_a_422(client: TestClient, raw: bytes) -> None:
+    response = client.post(
+        "/predict", content=raw, headers={"content-type": "application/json"}
+    )
+
+    assert response.status_code == 422
+
+
+def test_a_huge_body_is_a_413(client: TestClient, trained: Settings) -> None:
+    huge = b"[" + b"1," * trained.max_body_bytes + b"1]"
+
+    response = client.post("/predict/batch", content=huge)
+
+    assert response.status_code == 413
+    assert "Too Large" in response.text
+
+
+def test_a_huge_streamed_body_is_a_413(client: TestClient, trained: Settings) -> None:
+    def chunks() -> Iterator[bytes]:
+        for _ in range(trained.max_body_bytes // 1024 + 2):
+            yield b" " * 1024
+
+    response = client.post("/predict/batch", content=chunks())
+
+    assert response.status_code == 413
+
+
+def test_health_reports_the_memory_store(client: TestClient) -> None:
+    health = client.get("/health").json()
+
+    assert health["status"] == "ok"
+    assert health["store"] == {
+        "backend": "memory",
+        "reachable": True,
+        "failed_writes": 0,
+        "pending_writes": 0,
+    }
+
+
+def test_model_info_shows_version_and_metrics(client: TestClient) -> None:
+    info = client.get("/model").json()
+
+    assert info["name"] == DISTRIBUTION
+    assert info["classes"] == ["setosa", "versicolor", "virginica"]
+    assert info["metrics"]["accuracy"] > 0.85
+    assert info["params"]["seed"] == 42
+
+
+def test_the_app_refuses_to_start_without_a_model(settings: Settings) -> None:
+    app = serve(settings)
+
+    with pytest.raises(ProjectError, match="model.joblib does not exist"), app:
+        pass
+
+
+def test_predictions_land_in_redis_and_survive_a_restart(
+    trained: Settings, redis_url: str
+) -> None:
+    settings = redis_settings(trained, redis_url)
+    with serve(settings) as first:
+        created = first.post("/predict", json=SETOSA).json()
+        assert first.get("/health").json()["store"]["backend"] == "redis"
+
+    key = f"{DISTRIBUTION}:prediction:{created['prediction_id']}"
+    assert redis.Redis.from_url(redis_url).exists(key) == 1
+    with serve(settings) as restarted:
+        stored = restarted.get(f"/predictions/{created['prediction_id']}")
+    assert stored.status_code == 200
+    assert stored.json()["input"] == SETOSA
+
+
+def test_a_redis_outage_costs_no_prediction(
+    trained: Settings, redis_server: RedisServer
+) -> None:
+    settings = redis_settings(trained, redis_server.url)
+    with serve(settings) as client:
+        redis_server.stop()
+        during = client.post("/predict", json=SETOSA)
+        health = client.get("/health").json()
+        reads = client.get("/predictions/unknown-while-down")
+
+        assert during.status_code == 200
+        assert health["status"] == "degraded"
+        assert health["store"]["reachable"] is False
+        assert health["store"]["pending_writes"] == 1
+        assert reads.status_code == 503
+    assert "unavailable" in reads.json()["detail"]
