@@ -18,8 +18,9 @@ $(BIN)/uv:
 	python3 -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
 
-install: $(BIN)/uv ## Create .venv with cookiecutter, cruft and the test tools (uv.lock)
+install: $(BIN)/uv ## Create .venv with cookiecutter, cruft and the test tools (uv.lock, package-lock.json)
 	$(BIN)/uv sync --quiet
+	npm ci --silent --no-audit --no-fund
 
 DEMO_URL := http://127.0.0.1:8765
 demo: install ## Bake a default project into build/, install it, train it, serve one prediction

@@ -53,6 +53,12 @@ TESTS = [
 ALWAYS = [
     ".dockerignore",
     ".env.example",
+    ".github/actions/setup/action.yml",
+    ".github/dependabot.yml",
+    ".github/pull_request_template.md",
+    ".github/workflows/ci.yml",
+    ".secrets.baseline",
+    "CONTRIBUTING.md",
     ".gitignore",
     ".pre-commit-config.yaml",
     ".python-version",
@@ -190,10 +196,13 @@ def test_the_makefile_documents_one_target_per_job(baked: BakedProject) -> None:
         "typecheck",
         "test",
         "check",
+        "pre-commit",
+        "audit",
         "pipeline",
         "serve",
         "loadtest",
         "benchmark",
+        "docker",
         "clean",
     ]
     makefile = baked.read("Makefile")

