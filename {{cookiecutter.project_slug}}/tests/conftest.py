@@ -23,6 +23,7 @@ def folder_settings(root: Path) -> Settings:
         models_dir=root / "models",
         reports_dir=root / "reports",
         params_file=PROJECT_ROOT / "configs" / "params.yaml",
+        lock_file=root / "pipeline.lock",
         redis_url=None,
     )
 
@@ -51,7 +52,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 @pytest.fixture
 def isolated_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
     """Point the environment at the test folder, as a user's .env would."""
-    for name in ("data_dir", "models_dir", "reports_dir", "params_file"):
+    for name in ("data_dir", "models_dir", "reports_dir", "params_file", "lock_file"):
         value = str(getattr(settings, name))
         monkeypatch.setenv(f"{ENV_PREFIX}{name.upper()}", value)
     monkeypatch.delenv("REDIS_URL", raising=False)

@@ -138,14 +138,23 @@ def test_load_refuses_a_file_that_is_not_a_model(tmp_path: Path) -> None:
 
 
 def test_evaluate_scores_the_model_on_the_test_set(trained: Settings) -> None:
-    metrics = evaluate(trained.model_file, trained.test_file, trained.metrics_file)
+    card = trained.model_card_file
+    metrics = evaluate(
+        trained.model_file, trained.test_file, trained.metrics_file, card
+    )
 
     assert json.loads(trained.metrics_file.read_text()) == metrics
     assert metrics["test_rows"] == 30
     assert 0.85 <= metrics["accuracy"] <= 1
     assert 0.85 <= metrics["f1_macro"] <= 1
+    text = card.read_text()
+    assert f"- accuracy: {metrics['accuracy']}" in text
+    assert "- Classes: setosa, versicolor, virginica" in text
+    assert "- C: 1.0" in text
+    assert "git commit" in text
 
 
 def test_a_step_without_its_input_says_what_to_run(settings: Settings) -> None:
     with pytest.raises(ProjectError, match="does not exist: run the earlier"):
-        evaluate(settings.model_file, settings.test_file, settings.metrics_file)
+        s = settings
+        evaluate(s.model_file, s.test_file, s.metrics_file, s.model_card_file)

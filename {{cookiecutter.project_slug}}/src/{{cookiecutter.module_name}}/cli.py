@@ -15,7 +15,7 @@ from . import DISTRIBUTION, SUMMARY
 from .errors import ProjectError
 from .model import load as load_model
 from .params import load_params
-from .pipeline import STEPS, Step
+from .pipeline import STEPS, Step, runner
 from .settings import load_settings
 
 log = logging.getLogger("{{ cookiecutter.module_name }}")
@@ -35,20 +35,22 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(code=1)
 
 
-def run_steps(steps: Sequence[Step]) -> None:
+def run_steps(steps: Sequence[Step], force: bool, start: str | None = None) -> None:
     try:
         settings = load_settings()
         logging.basicConfig(level=settings.log_level, format="%(message)s")
         params = load_params(settings.params_file)
-        for step in steps:
-            log.info("%s: %s", step.name, step.run(settings, params))
+        for done in runner.run(settings, params, steps, force=force, start=start):
+            log.info(
+                "%s%s: %s", "" if done.ran else "skipped ", done.step, done.summary
+            )
     except ProjectError as error:
         raise fail(str(error)) from None
 
 
 def step_command(step: Step) -> Callable[[], None]:
     def command() -> None:
-        run_steps([step])
+        run_steps([step], force=True)
 
     return command
 
@@ -58,9 +60,17 @@ for _step in STEPS:
 
 
 @app.command()
-def pipeline() -> None:
-    """Run every step in order: ingest, prepare, train, evaluate."""
-    run_steps(STEPS)
+def pipeline(
+    force: Annotated[
+        bool, typer.Option(help="Run every step, even if up to date")
+    ] = False,
+    start: Annotated[
+        str | None,
+        typer.Option("--from", help="Run this step and every one after it"),
+    ] = None,
+) -> None:
+    """Run ingest, prepare, train, evaluate; skip the steps that are up to date."""
+    run_steps(STEPS, force=force, start=start)
 
 
 @app.command()

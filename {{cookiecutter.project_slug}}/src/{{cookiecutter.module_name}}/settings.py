@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     models_dir: Path = Path("models")
     reports_dir: Path = Path("reports")
     params_file: Path = Path("configs/params.yaml")
+    lock_file: Path = Path("pipeline.lock")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     # Serving
@@ -66,6 +67,10 @@ class Settings(BaseSettings):
     @property
     def metrics_file(self) -> Path:
         return self.reports_dir / "metrics.json"
+
+    @property
+    def model_card_file(self) -> Path:
+        return self.reports_dir / "model_card.md"
 
 
 def load_settings() -> Settings:

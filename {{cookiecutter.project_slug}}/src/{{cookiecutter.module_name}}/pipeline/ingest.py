@@ -15,6 +15,17 @@ def ingest(raw_file: Path) -> int:
     return len(frame)
 
 
+PARAMS: tuple[str, ...] = ()
+
+
+def inputs(settings: Settings) -> list[Path]:
+    return []
+
+
+def outputs(settings: Settings) -> list[Path]:
+    return [settings.raw_data_file]
+
+
 def run(settings: Settings, params: Params) -> str:
     rows = ingest(settings.raw_data_file)
     return f"wrote {settings.raw_data_file} ({rows} rows)"

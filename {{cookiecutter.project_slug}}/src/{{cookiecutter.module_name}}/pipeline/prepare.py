@@ -27,6 +27,17 @@ def prepare(
     return len(train), len(test)
 
 
+PARAMS: tuple[str, ...] = ("seed", "prepare")
+
+
+def inputs(settings: Settings) -> list[Path]:
+    return [settings.raw_data_file]
+
+
+def outputs(settings: Settings) -> list[Path]:
+    return [settings.train_file, settings.test_file]
+
+
 def run(settings: Settings, params: Params) -> str:
     train_rows, test_rows = prepare(
         settings.raw_data_file,

@@ -36,6 +36,17 @@ def train(
     return model
 
 
+PARAMS: tuple[str, ...] = ("seed", "train")
+
+
+def inputs(settings: Settings) -> list[Path]:
+    return [settings.train_file]
+
+
+def outputs(settings: Settings) -> list[Path]:
+    return [settings.model_file]
+
+
 def run(settings: Settings, params: Params) -> str:
     train(settings.train_file, settings.model_file, params.train, params.seed)
     return f"wrote {settings.model_file}"

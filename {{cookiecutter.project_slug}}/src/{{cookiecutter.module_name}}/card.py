@@ -1,0 +1,52 @@
+"""The model card: what a reader needs to trust (or question) a trained model."""
+
+import shutil
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+
+from .files import atomic_path
+from .model import TrainedModel
+
+
+def git_commit() -> str:
+    """The commit the code was at, or why it is unknown."""
+    git = shutil.which("git")
+    if git is None:
+        return "unknown (git is not installed)"
+    done = subprocess.run(  # noqa: S603 (fixed arguments, no shell)
+        [git, "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return done.stdout.strip() if done.returncode == 0 else "unknown (no commit yet)"
+
+
+def write_model_card(
+    model: TrainedModel, metrics: dict[str, float], test_rows: int, path: Path
+) -> None:
+    lines = [
+        "# Model card",
+        "",
+        f"- Written: {datetime.now(UTC).isoformat(timespec='seconds')}",
+        f"- Trained: {model.trained_at}",
+        f"- Code: git commit {git_commit()}",
+        "",
+        "## Data",
+        "",
+        f"- Features: {', '.join(model.features)}",
+        f"- Classes: {', '.join(model.classes)}",
+        f"- Evaluated on {test_rows} held-out rows",
+        "",
+        "## Parameters",
+        "",
+        *[f"- {name}: {value}" for name, value in sorted(model.params.items())],
+        "",
+        "## Metrics",
+        "",
+        *[f"- {name}: {value}" for name, value in sorted(metrics.items())],
+        "",
+    ]
+    with atomic_path(path) as temporary:
+        temporary.write_text("\n".join(lines), encoding="utf-8")
