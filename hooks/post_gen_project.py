@@ -11,9 +11,13 @@ from pathlib import Path
 ANSWERS: dict[str, str] = json.loads(r"""{{ cookiecutter | tojson }}""")
 
 # Paths that exist only for some answers: path -> whether this project keeps it.
+MODULE = ANSWERS["module_name"]
+TRACKING = ANSWERS["experiment_tracking"] == "mlflow"
 OPTIONAL_PATHS = {
     "LICENSE": ANSWERS["license"] != "Proprietary",
     ".flake8": ANSWERS["linter"] == "flake8+black",
+    f"src/{MODULE}/tracking.py": TRACKING,
+    "tests/test_tracking.py": TRACKING,
 }
 
 

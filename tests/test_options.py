@@ -92,6 +92,8 @@ def expected_files(project: BakedProject) -> set[str]:
         files.add("LICENSE")
     if project.option("linter") == "flake8+black":
         files.add(".flake8")
+    if project.option("experiment_tracking") == "mlflow":
+        files |= {f"src/{module}/tracking.py", "tests/test_tracking.py"}
     folders = {str(parent) for name in files for parent in _parents(name)}
     return files | folders
 
@@ -191,6 +193,8 @@ def test_the_makefile_documents_one_target_per_job(baked: BakedProject) -> None:
     listed = baked.run("make", "help")
 
     targets = re.findall(r"^  (\S+) +\S", listed, re.MULTILINE)
+    if baked.option("experiment_tracking") == "mlflow":
+        targets.remove("mlflow-ui")
     assert targets == [
         "help",
         "install",
@@ -251,3 +255,18 @@ def test_readme_names_only_the_chosen_linter(baked: BakedProject, other: str) ->
     chosen = baked.option("linter")
     readme = baked.read("README.md")
     assert (other in readme) == (other in chosen)
+
+
+def test_no_tracking_means_no_mlflow_anywhere(baked: BakedProject) -> None:
+    tracked = baked.option("experiment_tracking") == "mlflow"
+    mentions = [
+        str(path.relative_to(baked.path))
+        for path in baked.path.rglob("*")
+        if path.is_file()
+        and ".git" not in path.parts
+        and "mlflow" in path.read_text(encoding="utf-8").lower()
+    ]
+    if tracked:
+        assert "pyproject.toml" in mentions and "Makefile" in mentions
+    else:
+        assert mentions == []

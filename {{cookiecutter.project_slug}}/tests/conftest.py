@@ -28,6 +28,18 @@ def folder_settings(root: Path) -> Settings:
     )
 
 
+{% if cookiecutter.experiment_tracking == "mlflow" -%}
+@pytest.fixture(scope="session", autouse=True)
+def tracking_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One MLflow store for the whole session, outside the project folder."""
+    folder = tmp_path_factory.mktemp("mlflow")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{folder / 'mlflow.db'}")
+        patch.setenv(f"{ENV_PREFIX}MLFLOW_ARTIFACTS_DIR", str(folder / "artifacts"))
+        yield folder
+
+
+{% endif -%}
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return folder_settings(tmp_path)

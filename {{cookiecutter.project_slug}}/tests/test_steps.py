@@ -10,7 +10,11 @@ import pytest
 from {{ cookiecutter.module_name }}.dataset import FEATURES, TARGET
 from {{ cookiecutter.module_name }}.errors import ProjectError
 from {{ cookiecutter.module_name }}.model import load, version
-from {{ cookiecutter.module_name }}.params import Params, PrepareParams
+from {{ cookiecutter.module_name }}.params import (
+    EvaluateParams,
+    Params,
+    PrepareParams,
+)
 from {{ cookiecutter.module_name }}.pipeline.evaluate import evaluate
 from {{ cookiecutter.module_name }}.pipeline.ingest import ingest
 from {{ cookiecutter.module_name }}.pipeline.prepare import prepare
@@ -137,11 +141,12 @@ def test_load_refuses_a_file_that_is_not_a_model(tmp_path: Path) -> None:
         load(path)
 
 
-def test_evaluate_scores_the_model_on_the_test_set(trained: Settings) -> None:
-    card = trained.model_card_file
-    metrics = evaluate(
-        trained.model_file, trained.test_file, trained.metrics_file, card
-    )
+def test_evaluate_scores_the_model_on_the_test_set(
+    trained: Settings, params: Params
+) -> None:
+    t, card, rules = trained, trained.model_card_file, params.evaluate
+    evaluation = evaluate(t.model_file, t.test_file, t.metrics_file, card, rules)
+    metrics = evaluation.metrics
 
     assert json.loads(trained.metrics_file.read_text()) == metrics
     assert metrics["test_rows"] == 30
@@ -152,9 +157,23 @@ def test_evaluate_scores_the_model_on_the_test_set(trained: Settings) -> None:
     assert "- Classes: setosa, versicolor, virginica" in text
     assert "- C: 1.0" in text
     assert "git commit" in text
+    assert evaluation.passed is True
+    assert "- Passes evaluation (min_accuracy): yes" in text
+
+
+def test_a_model_below_the_accuracy_floor_fails_evaluation(
+    trained: Settings, params: Params
+) -> None:
+    t, strict = trained, EvaluateParams(min_accuracy=1.0)
+
+    card = t.model_card_file
+    evaluation = evaluate(t.model_file, t.test_file, t.metrics_file, card, strict)
+
+    assert evaluation.passed is False
+    assert "- Passes evaluation (min_accuracy): no" in card.read_text()
 
 
 def test_a_step_without_its_input_says_what_to_run(settings: Settings) -> None:
     with pytest.raises(ProjectError, match="does not exist: run the earlier"):
-        s = settings
-        evaluate(s.model_file, s.test_file, s.metrics_file, s.model_card_file)
+        s, rules = settings, EvaluateParams()
+        evaluate(s.model_file, s.test_file, s.metrics_file, s.model_card_file, rules)

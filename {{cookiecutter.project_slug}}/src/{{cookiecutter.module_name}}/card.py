@@ -24,7 +24,7 @@ def git_commit() -> str:
 
 
 def write_model_card(
-    model: TrainedModel, metrics: dict[str, float], test_rows: int, path: Path
+    model: TrainedModel, metrics: dict[str, float], passed: bool, path: Path
 ) -> None:
     lines = [
         "# Model card",
@@ -37,7 +37,7 @@ def write_model_card(
         "",
         f"- Features: {', '.join(model.features)}",
         f"- Classes: {', '.join(model.classes)}",
-        f"- Evaluated on {test_rows} held-out rows",
+        f"- Evaluated on {metrics['test_rows']:.0f} held-out rows",
         "",
         "## Parameters",
         "",
@@ -46,6 +46,7 @@ def write_model_card(
         "## Metrics",
         "",
         *[f"- {name}: {value}" for name, value in sorted(metrics.items())],
+        f"- Passes evaluation (min_accuracy): {'yes' if passed else 'no'}",
         "",
     ]
     with atomic_path(path) as temporary:

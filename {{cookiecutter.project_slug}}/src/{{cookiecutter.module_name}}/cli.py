@@ -16,6 +16,7 @@ from .errors import ProjectError
 from .model import load as load_model
 from .params import load_params
 from .pipeline import STEPS, Step, runner
+from .serving.predictor import served_model
 from .settings import load_settings
 
 log = logging.getLogger("{{ cookiecutter.module_name }}")
@@ -126,7 +127,7 @@ def serve(
     """Serve the trained model over HTTP (interactive docs at /docs)."""
     try:
         settings = load_settings()
-        load_model(settings.model_file)  # fail here in one line, not in each worker
+        served_model(settings)  # fail here in one line, not in each worker
     except ProjectError as error:
         raise fail(str(error)) from None
     # uvicorn sets up logging in every worker process: have it show ours too.

@@ -26,6 +26,9 @@ class TrainedModel:
     classes: tuple[str, ...]
     trained_at: str
     params: dict[str, Any] = field(default_factory=dict)
+{%- if cookiecutter.experiment_tracking == "mlflow" %}
+    run_id: str | None = None  # the MLflow run that trained it
+{%- endif %}
 
     def matrix(self, rows: Sequence[Mapping[str, float]]) -> np.ndarray:
         """Rows as a float matrix, columns in the order the model was trained on."""

@@ -22,10 +22,17 @@ class TrainParams(_Section):
     max_iter: int = Field(default=200, ge=1)
 
 
+class EvaluateParams(_Section):
+    # A model below this test accuracy is reported as failing{% if cookiecutter.experiment_tracking == "mlflow" %} and is not made the
+    # champion in the model registry{% endif %}.
+    min_accuracy: float = Field(default=0.9, ge=0, le=1)
+
+
 class Params(_Section):
     seed: int = Field(default=42, ge=0)
     prepare: PrepareParams = PrepareParams()
     train: TrainParams = TrainParams()
+    evaluate: EvaluateParams = EvaluateParams()
 
 
 def load_params(path: Path) -> Params:

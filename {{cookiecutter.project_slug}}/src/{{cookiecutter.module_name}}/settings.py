@@ -31,6 +31,19 @@ class Settings(BaseSettings):
     params_file: Path = Path("configs/params.yaml")
     lock_file: Path = Path("pipeline.lock")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+{%- if cookiecutter.experiment_tracking == "mlflow" %}
+
+    # Experiment tracking; MLFLOW_TRACKING_URI is MLflow's own variable.
+    mlflow_tracking_uri: str = Field(
+        default="sqlite:///mlflow.db",
+        validation_alias=AliasChoices(
+            "MLFLOW_TRACKING_URI", f"{ENV_PREFIX}MLFLOW_TRACKING_URI"
+        ),
+    )
+    mlflow_artifacts_dir: Path = Path("mlartifacts")
+    # Serve this registered model (for example models:/NAME@champion), not the file.
+    model_uri: str | None = None
+{%- endif %}
 
     # Serving
     host: str = "127.0.0.1"

@@ -1,21 +1,36 @@
 """Evaluate: score the saved model on the held-out test set; write its model card."""
 
 from pathlib import Path
+from typing import NamedTuple
 
 from sklearn.metrics import accuracy_score, f1_score
 
 from ..card import write_model_card
 from ..dataset import FEATURES, TARGET
 from ..files import read_table, write_json
+from ..model import TrainedModel
 from ..model import load as load_model
-from ..params import Params
+from ..params import EvaluateParams, Params
 from ..settings import Settings
+{%- if cookiecutter.experiment_tracking == "mlflow" %}
+from ..tracking import log_evaluation
+{%- endif %}
+
+
+class Evaluation(NamedTuple):
+    model: TrainedModel
+    metrics: dict[str, float]
+    passed: bool
 
 
 def evaluate(
-    model_file: Path, test_file: Path, metrics_file: Path, card_file: Path
-) -> dict[str, float]:
-    """Write accuracy and macro F1 on the test set, and the model card; return them."""
+    model_file: Path,
+    test_file: Path,
+    metrics_file: Path,
+    card_file: Path,
+    params: EvaluateParams,
+) -> Evaluation:
+    """Write accuracy and macro F1 on the test set, and the model card."""
     model = load_model(model_file)
     frame = read_table(test_file, [*FEATURES, TARGET])
     predicted = model.estimator.predict(frame[list(FEATURES)].to_numpy())
@@ -25,12 +40,13 @@ def evaluate(
         "f1_macro": round(float(f1_score(actual, predicted, average="macro")), 6),
         "test_rows": len(frame),
     }
+    passed = metrics["accuracy"] >= params.min_accuracy
     write_json(metrics, metrics_file)
-    write_model_card(model, metrics, len(frame), card_file)
-    return metrics
+    write_model_card(model, metrics, passed, card_file)
+    return Evaluation(model, metrics, passed)
 
 
-PARAMS: tuple[str, ...] = ()
+PARAMS: tuple[str, ...] = ("evaluate",)
 
 
 def inputs(settings: Settings) -> list[Path]:
@@ -42,10 +58,15 @@ def outputs(settings: Settings) -> list[Path]:
 
 
 def run(settings: Settings, params: Params) -> str:
-    metrics = evaluate(
-        settings.model_file,
-        settings.test_file,
-        settings.metrics_file,
-        settings.model_card_file,
+    s = settings
+    model, metrics, passed = evaluate(
+        s.model_file, s.test_file, s.metrics_file, s.model_card_file, params.evaluate
     )
-    return f"accuracy {metrics['accuracy']:.3f}, f1_macro {metrics['f1_macro']:.3f}"
+{%- if cookiecutter.experiment_tracking == "mlflow" %}
+    log_evaluation(model, metrics, passed, settings)
+{%- endif %}
+    verdict = "passes" if passed else "FAILS"
+    return (
+        f"accuracy {metrics['accuracy']:.3f}, f1_macro {metrics['f1_macro']:.3f}"
+        f" ({verdict} min_accuracy {params.evaluate.min_accuracy})"
+    )

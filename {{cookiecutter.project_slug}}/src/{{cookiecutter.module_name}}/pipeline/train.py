@@ -12,6 +12,9 @@ from ..files import read_table
 from ..model import TrainedModel
 from ..params import Params, TrainParams
 from ..settings import Settings
+{%- if cookiecutter.experiment_tracking == "mlflow" %}
+from ..tracking import log_training
+{%- endif %}
 
 
 def train(
@@ -48,5 +51,11 @@ def outputs(settings: Settings) -> list[Path]:
 
 
 def run(settings: Settings, params: Params) -> str:
+{%- if cookiecutter.experiment_tracking == "mlflow" %}
+    model = train(settings.train_file, settings.model_file, params.train, params.seed)
+    # Saved again with the MLflow run id, which evaluate logs its metrics into.
+    log_training(model, settings).save(settings.model_file)
+{%- else %}
     train(settings.train_file, settings.model_file, params.train, params.seed)
+{%- endif %}
     return f"wrote {settings.model_file}"

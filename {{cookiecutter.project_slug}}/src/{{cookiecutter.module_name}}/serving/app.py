@@ -109,9 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         store = open_store(config)
-        app.state.predictor = Predictor.load(
-            DISTRIBUTION, config.model_file, config.metrics_file, store
-        )
+        app.state.predictor = Predictor.load(DISTRIBUTION, config, store)
         log.info("serving model version %s", app.state.predictor.info.version)
         # What start-up loaded lives as long as the process: the garbage collector
         # need not walk it again on every collection (a large cost in batch requests).

@@ -5,16 +5,37 @@ import logging
 import secrets
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 
 import sklearn
 
 from ..model import TrainedModel, version
 from ..model import load as load_model
+from ..settings import Settings
+{%- if cookiecutter.experiment_tracking == "mlflow" %}
+from ..tracking import load_registered
+{%- endif %}
 from .schemas import Features, ModelInfo, StoredPrediction
 from .store import PredictionStore, StoreUnavailable
 
 log = logging.getLogger(__name__)
+
+
+def served_model(settings: Settings) -> tuple[TrainedModel, str, dict[str, float]]:
+    """The model to serve, its version and its evaluation metrics.
+
+{%- if cookiecutter.experiment_tracking == "mlflow" %}
+    From the MLflow model registry when MODEL_URI is set, else from the pipeline's file.
+{%- else %}
+    From the pipeline's files: the model, and the metrics that evaluate wrote.
+{%- endif %}
+    """
+{%- if cookiecutter.experiment_tracking == "mlflow" %}
+    if settings.model_uri is not None:
+        return load_registered(settings)
+{%- endif %}
+    metrics_file = settings.metrics_file
+    metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}
+    return load_model(settings.model_file), version(settings.model_file), metrics
 
 
 class Predictor:
@@ -26,15 +47,12 @@ class Predictor:
         self.store = store
 
     @classmethod
-    def load(
-        cls, name: str, model_file: Path, metrics_file: Path, store: PredictionStore
-    ) -> "Predictor":
-        """Load the model once; metrics are shown by /model when evaluate wrote them."""
-        model = load_model(model_file)
-        metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}
+    def load(cls, name: str, settings: Settings, store: PredictionStore) -> "Predictor":
+        """Load the model once, with what /model shows about it."""
+        model, model_version, metrics = served_model(settings)
         info = ModelInfo(
             name=name,
-            version=version(model_file),
+            version=model_version,
             trained_at=model.trained_at,
             features=list(model.features),
             classes=list(model.classes),

@@ -1,0 +1,97 @@
+"""MLflow tracking, against a real MLflow store in a temporary folder."""
+
+from pathlib import Path
+
+import mlflow
+import pytest
+from fastapi.testclient import TestClient
+from mlflow import MlflowClient
+
+from {{ cookiecutter.module_name }} import DISTRIBUTION
+from {{ cookiecutter.module_name }}.errors import ProjectError
+from {{ cookiecutter.module_name }}.model import load
+from {{ cookiecutter.module_name }}.params import EvaluateParams, Params
+from {{ cookiecutter.module_name }}.pipeline import runner
+from {{ cookiecutter.module_name }}.serving.app import create_app
+from {{ cookiecutter.module_name }}.settings import Settings
+from {{ cookiecutter.module_name }}.tracking import CHAMPION
+
+SETOSA = {
+    "sepal_length_cm": 5.1,
+    "sepal_width_cm": 3.5,
+    "petal_length_cm": 1.4,
+    "petal_width_cm": 0.2,
+}
+
+
+def run_pipeline(settings: Settings, params: Params) -> str:
+    """Run every step; return the MLflow run id of the trained model."""
+    for _ in runner.run(settings, params, force=True):
+        pass
+    run_id = load(settings.model_file).run_id
+    assert run_id is not None
+    return run_id
+
+
+def test_a_run_holds_parameters_metrics_model_and_card(
+    settings: Settings, params: Params
+) -> None:
+    run = mlflow.get_run(run_pipeline(settings, params))
+
+    assert run.data.params["C"] == str(params.train.C)
+    assert run.data.params["seed"] == str(params.seed)
+    assert run.data.metrics["accuracy"] >= 0.85
+    logged = {item.path for item in MlflowClient().list_artifacts(run.info.run_id)}
+    assert "model_card.md" in logged
+
+
+def test_a_model_that_passes_becomes_the_champion(
+    settings: Settings, params: Params
+) -> None:
+    run_id = run_pipeline(settings, params)
+
+    champion = MlflowClient().get_model_version_by_alias(DISTRIBUTION, CHAMPION)
+    assert champion.run_id == run_id
+    assert champion.name == DISTRIBUTION
+
+
+def test_a_model_that_fails_does_not(settings: Settings, params: Params) -> None:
+    client = MlflowClient()
+    run_pipeline(settings, params)
+    before = client.get_model_version_by_alias(DISTRIBUTION, CHAMPION).version
+    strict = params.model_copy(update={"evaluate": EvaluateParams(min_accuracy=1.0)})
+
+    run_pipeline(settings, strict)
+
+    assert client.get_model_version_by_alias(DISTRIBUTION, CHAMPION).version == before
+
+
+def test_the_api_can_serve_the_champion_from_the_registry(
+    settings: Settings, params: Params, tmp_path: Path
+) -> None:
+    run_pipeline(settings, params)
+    champion = MlflowClient().get_model_version_by_alias(DISTRIBUTION, CHAMPION)
+    remote = settings.model_copy(
+        update={
+            "model_uri": f"models:/{DISTRIBUTION}@{CHAMPION}",
+            "models_dir": tmp_path / "no-local-model",
+        }
+    )
+
+    with TestClient(create_app(remote)) as client:
+        info = client.get("/model").json()
+        answer = client.post("/predict", json=SETOSA)
+
+    assert info["version"] == f"{DISTRIBUTION}/{champion.version}"
+    assert answer.status_code == 200
+    assert answer.json()["label"] == "setosa"
+
+
+def test_a_bad_model_uri_stops_start_up_in_one_line(settings: Settings) -> None:
+    remote = settings.model_copy(update={"model_uri": f"models:/{DISTRIBUTION}@nobody"})
+
+    app = create_app(remote)
+    unknown = "^MODEL_URI models:/.*@nobody: "
+
+    with pytest.raises(ProjectError, match=unknown), TestClient(app):
+        pass
