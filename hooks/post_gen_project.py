@@ -18,6 +18,7 @@ OPTIONAL_PATHS = {
     ".flake8": ANSWERS["linter"] == "flake8+black",
     f"src/{MODULE}/tracking.py": TRACKING,
     "tests/test_tracking.py": TRACKING,
+    "dags": ANSWERS["orchestrator"] == "airflow",
 }
 
 

@@ -141,3 +141,16 @@ def test_served_predictions_land_in_redis(installed: BakedProject, redis_url: st
     key = f"{installed.path.name}:prediction:{created['prediction_id']}"
     assert json.loads(redis.Redis.from_url(redis_url).get(key) or "{}")["label"] == "setosa"
     assert "storing predictions in Redis" in log
+
+
+def test_the_airflow_dag_runs_the_pipeline(installed: BakedProject) -> None:
+    if installed.option("orchestrator") != "airflow":
+        pytest.skip("this project has no DAG (orchestrator=none)")
+    for output in ("models/model.joblib", "reports/metrics.json"):
+        (installed.path / output).unlink(missing_ok=True)
+
+    output = installed.run("make", "airflow-test", timeout=900)
+
+    assert "2 passed" in output
+    assert installed.has_file("models/model.joblib")
+    assert installed.has_file("reports/metrics.json")

@@ -94,6 +94,8 @@ def expected_files(project: BakedProject) -> set[str]:
         files.add(".flake8")
     if project.option("experiment_tracking") == "mlflow":
         files |= {f"src/{module}/tracking.py", "tests/test_tracking.py"}
+    if project.option("orchestrator") == "airflow":
+        files |= {f"dags/{module}_pipeline.py", "dags/tests/test_dag.py"}
     folders = {str(parent) for name in files for parent in _parents(name)}
     return files | folders
 
@@ -193,8 +195,13 @@ def test_the_makefile_documents_one_target_per_job(baked: BakedProject) -> None:
     listed = baked.run("make", "help")
 
     targets = re.findall(r"^  (\S+) +\S", listed, re.MULTILINE)
-    if baked.option("experiment_tracking") == "mlflow":
-        targets.remove("mlflow-ui")
+    for option, value, target in [
+        ("experiment_tracking", "mlflow", "mlflow-ui"),
+        ("orchestrator", "airflow", "airflow-test"),
+    ]:
+        assert (target in targets) == (baked.option(option) == value), target
+        if target in targets:
+            targets.remove(target)
     assert targets == [
         "help",
         "install",
@@ -215,7 +222,7 @@ def test_the_makefile_documents_one_target_per_job(baked: BakedProject) -> None:
     ]
     makefile = baked.read("Makefile")
     assert ("uv sync" in makefile) == (baked.option("package_manager") == "uv")
-    assert ("pip install" in makefile) == (baked.option("package_manager") == "pip")
+    assert ("-m pip install" in makefile) == (baked.option("package_manager") == "pip")
 
 
 def test_pre_commit_needs_no_network_clone(baked: BakedProject) -> None:
