@@ -9,7 +9,7 @@ DEMO := $(BUILD)/my-ml-project
 # Baked projects find the template environment's uv first.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help install demo test test-fast lint format clean
+.PHONY: help install demo test test-fast lint format docs docs-serve docs-check clean
 
 help: ## List the targets with what they do
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -41,12 +41,21 @@ test-fast: install ## The suite without the slow tests that install baked projec
 	$(BIN)/pytest --numprocesses 2 -m "not slow"
 
 lint: install ## Format check, lint and type check the template's own code
-	$(BIN)/black --check --quiet tests hooks
-	$(BIN)/flake8 tests hooks
+	$(BIN)/black --check --quiet tests hooks docs/hooks
+	$(BIN)/flake8 tests hooks docs/hooks
 	$(BIN)/mypy
 
 format: install ## Format the template's own code
-	$(BIN)/black --quiet tests hooks
+	$(BIN)/black --quiet tests hooks docs/hooks
+
+docs: install ## Build the workbook strictly into site/
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+docs-serve: install ## Serve the workbook with live reload on http://127.0.0.1:8000
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
+
+docs-check: install ## Build the workbook, check its links and look at it in headless Chromium
+	$(BIN)/pytest tests/test_docs.py -m "not slow"
 
 clean: ## Delete the build folder and caches (keeps .venv)
 	rm -rf $(BUILD) site .pytest_cache .mypy_cache
