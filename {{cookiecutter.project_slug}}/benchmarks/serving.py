@@ -27,14 +27,10 @@ import httpx2
 
 from {{ cookiecutter.module_name }}.errors import ProjectError
 from {{ cookiecutter.module_name }}.model import load as load_model
+from {{ cookiecutter.module_name }}.serving.schemas import EXAMPLE
 from {{ cookiecutter.module_name }}.settings import load_settings
 
-ROW = {
-    "sepal_length_cm": 5.1,
-    "sepal_width_cm": 3.5,
-    "petal_length_cm": 1.4,
-    "petal_width_cm": 0.2,
-}
+ROW = EXAMPLE
 SINGLE_REQUESTS = 3000
 BATCH_ROWS = 1000
 BATCH_REQUESTS = 30

@@ -12,15 +12,13 @@ from fastapi.testclient import TestClient
 from {{ cookiecutter.module_name }} import DISTRIBUTION
 from {{ cookiecutter.module_name }}.errors import ProjectError
 from {{ cookiecutter.module_name }}.serving.app import create_app
-from {{ cookiecutter.module_name }}.serving.schemas import MAX_BATCH_ROWS
+from {{ cookiecutter.module_name }}.serving.schemas import (
+    EXAMPLE,
+    MAX_BATCH_ROWS,
+)
 from {{ cookiecutter.module_name }}.settings import Settings
 
-SETOSA = {
-    "sepal_length_cm": 5.1,
-    "sepal_width_cm": 3.5,
-    "petal_length_cm": 1.4,
-    "petal_width_cm": 0.2,
-}
+SETOSA = EXAMPLE
 
 MISSING_WIDTH = {k: v for k, v in SETOSA.items() if k != "sepal_width_cm"}
 

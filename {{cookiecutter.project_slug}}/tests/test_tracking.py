@@ -13,15 +13,11 @@ from {{ cookiecutter.module_name }}.model import load
 from {{ cookiecutter.module_name }}.params import EvaluateParams, Params
 from {{ cookiecutter.module_name }}.pipeline import runner
 from {{ cookiecutter.module_name }}.serving.app import create_app
+from {{ cookiecutter.module_name }}.serving.schemas import EXAMPLE
 from {{ cookiecutter.module_name }}.settings import Settings
 from {{ cookiecutter.module_name }}.tracking import CHAMPION
 
-SETOSA = {
-    "sepal_length_cm": 5.1,
-    "sepal_width_cm": 3.5,
-    "petal_length_cm": 1.4,
-    "petal_width_cm": 0.2,
-}
+SETOSA = EXAMPLE
 
 
 def run_pipeline(settings: Settings, params: Params) -> str:
