@@ -11,38 +11,55 @@ import json
 import keyword
 import re
 import sys
+import unicodedata
+from typing import Any
 
 # cookiecutter renders this file before running it. tojson escapes quotes as \u0027, so
 # the raw string holds valid JSON and the file stays valid Python before rendering too.
-ANSWERS: dict[str, str] = json.loads(r"""{{ cookiecutter | tojson }}""")
+ANSWERS: dict[str, Any] = json.loads(r"""{{ cookiecutter | tojson }}""")
 
-SUPPORTED_PYTHONS = ("3.11", "3.12", "3.13")
 SLUG = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
 # Long enough for real names, short enough that generated code keeps its formatting.
 MAX_SLUG_LENGTH = 40
 # `test` (CPython's own test suite) is missing from sys.stdlib_module_names.
 STDLIB = sys.stdlib_module_names | {"test"}
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
+# GitHub's rule for user and organisation names.
+GITHUB_OWNER = re.compile(r"[A-Za-z0-9](?:-?[A-Za-z0-9]){0,38}")
 # Import names of the generated project's dependencies and tools: a module with one of
 # these names would shadow the real package inside the project's own environment.
 DEPENDENCIES = frozenset(
     {
         "airflow",
+        "bandit",
         "black",
         "fastapi",
+        "filelock",
         "flake8",
+        "hatchling",
+        "httpx2",
         "joblib",
+        "locust",
+        "mirakuru",
         "mlflow",
         "mypy",
         "numpy",
+        "onnx",
+        "onnxruntime",
         "pandas",
+        "pip",
+        "pip_audit",
         "pre_commit",
+        "prometheus_client",
         "pydantic",
         "pydantic_settings",
         "pytest",
+        "pytest_cov",
+        "pytest_redis",
         "redis",
         "ruff",
         "scipy",
+        "skl2onnx",
         "sklearn",
         "starlette",
         "tests",
@@ -53,12 +70,21 @@ DEPENDENCIES = frozenset(
 )
 
 
-def problems(answers: dict[str, str]) -> list[str]:
+def problems(answers: dict[str, Any]) -> list[str]:
     """Return one message per broken rule, in the order the questions are asked."""
     found = []
+
+    def one_line(field: str) -> None:
+        if any(unicodedata.category(character) == "Cc" for character in answers[field]):
+            found.append(
+                f"{field} {answers[field]!r} is invalid: it must be one line, without"
+                " control characters"
+            )
+
     name = answers["project_name"]
     if not name.strip():
         found.append(f"project_name {name!r} is invalid: it must not be empty or blank")
+    one_line("project_name")
     slug = answers["project_slug"]
     if not SLUG.fullmatch(slug):
         found.append(
@@ -76,17 +102,23 @@ def problems(answers: dict[str, str]) -> list[str]:
         found.append(f"module_name {module!r} is invalid: it shadows the standard library module")
     elif module in DEPENDENCIES:
         found.append(f"module_name {module!r} is invalid: it shadows a dependency")
+    one_line("description")
+    one_line("author_name")
     email = answers["author_email"]
     if not EMAIL.fullmatch(email):
         found.append(
-            f"author_email {email!r} is invalid: it needs a name, an @ and a domain" " with a dot"
+            f"author_email {email!r} is invalid: it needs a name, an @ and a domain with a dot"
         )
-    version = answers["python_version"]
-    if version not in SUPPORTED_PYTHONS:
+    owner = answers["github_owner"]
+    if not GITHUB_OWNER.fullmatch(owner):
         found.append(
-            f"python_version {version!r} is invalid: choose one of"
-            f" {', '.join(SUPPORTED_PYTHONS)}"
+            f"github_owner {owner!r} is invalid: use at most 39 letters, digits and single"
+            " dashes, not starting or ending with a dash"
         )
+    versions = answers["__python_version_choices"]
+    version = answers["python_version"]
+    if version not in versions:
+        found.append(f"python_version {version!r} is invalid: choose one of {', '.join(versions)}")
     return found
 
 

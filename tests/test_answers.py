@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import html
+import json
+import re
+import tomllib
+from collections.abc import Callable
 from pathlib import Path
 
+import markdown
 import pytest
+import yaml
 
-from baking import bake, cookiecutter
+from baking import CHOICES, bake, cookiecutter, cookiecutter_prompted
 
 BAD_ANSWERS = [
     ("project_name", "", "it must not be empty or blank"),
@@ -29,6 +36,14 @@ BAD_ANSWERS = [
     ("author_email", "me", "it needs a name, an @ and a domain with a dot"),
     ("author_email", "me@localhost", "it needs a name, an @ and a domain with a dot"),
     ("author_email", "me@example.", "it needs a name, an @ and a domain with a dot"),
+    ("github_owner", 'my org"', "use at most 39 letters, digits and single dashes"),
+    ("github_owner", "-leading", "not starting or ending with a dash"),
+    ("github_owner", "double--dash", "single dashes"),
+    ("github_owner", "a" * 40, "at most 39"),
+    ("description", "two\nlines", "it must be one line, without control characters"),
+    ("author_name", "tab\there", "it must be one line, without control characters"),
+    ("python_version", "3.9", f"choose one of {', '.join(CHOICES['python_version'])}"),
+    ("python_version", "3.99", f"choose one of {', '.join(CHOICES['python_version'])}"),
 ]
 
 
@@ -46,14 +61,14 @@ def test_a_bad_answer_is_refused_in_one_line(
     assert list(output_dir.iterdir()) == []
 
 
-def test_a_python_version_outside_the_choices_is_refused(output_dir: Path) -> None:
-    # cookiecutter itself refuses a value that is not one of a choice's options,
-    # before any hook runs; its last line names the field, the value and the choices.
-    done = cookiecutter(output_dir, python_version="3.9")
+def test_a_choice_outside_its_menu_is_refused_by_cookiecutter(output_dir: Path) -> None:
+    # cookiecutter itself refuses a value that is not one of a menu's options, before
+    # any hook runs; its last line names the field, the value and the choices.
+    done = cookiecutter(output_dir, license="GPL")
 
     assert done.returncode != 0
     last = done.stderr.strip().splitlines()[-1]
-    assert "python_version" in last and "3.9" in last and "3.11" in last
+    assert "license" in last and "GPL" in last and "MIT" in last
     assert list(output_dir.iterdir()) == []
 
 
@@ -69,3 +84,40 @@ def test_a_module_name_can_be_chosen_apart_from_the_slug(output_dir: Path) -> No
 
     assert project.has_file("src/iris_model/pipeline/train.py")
     assert 'iris-api = "iris_model.cli:app"' in project.read("pyproject.toml")
+
+
+# Typed at the prompts: accents, emoji, quotes, backslashes, Markdown and Jinja syntax.
+FREE_TEXT = {
+    "project_name": 'Zoë\'s "Fraud" {{ Scoring }} 🕵️',
+    "description": 'Flags "risky" payments {{ fast }} {% raw %} \\o/ <b>*now*</b> é 🎉',
+    "author_name": 'O\'Brien "Ana" \\ Co {{ 🦊',
+}
+
+
+def as_read(markdown_line: str) -> str:
+    """The text a reader sees once a line of Markdown is rendered."""
+    rendered = markdown.markdown(markdown_line)
+    return html.unescape(re.sub(r"<[^>]+>", "", rendered))
+
+
+def test_free_text_answers_survive_in_every_file_type(output_dir: Path) -> None:
+    name, description, author = FREE_TEXT.values()
+    project = cookiecutter_prompted(output_dir, [name, "", "", description, author])
+
+    assert project.path.name == "zoe-s-fraud-scoring"
+    parsers: dict[str, Callable[[str], object]] = {
+        ".toml": tomllib.loads,
+        ".json": json.loads,
+        ".yaml": yaml.safe_load,
+        ".yml": yaml.safe_load,
+    }
+    for path in project.path.rglob("*"):
+        if path.suffix in parsers and ".git" not in path.parts:
+            parsers[path.suffix](path.read_text(encoding="utf-8"))
+    pyproject = tomllib.loads(project.read("pyproject.toml"))["project"]
+    assert pyproject["description"] == description
+    assert pyproject["authors"][0]["name"] == author
+    title, _, summary = project.read("README.md").splitlines()[:3]
+    assert as_read(title) == name
+    assert as_read(summary) == description
+    assert author in project.read("LICENSE")

@@ -27,12 +27,12 @@ def options_table() -> str:
     for name, value in options.items():
         if name.startswith("_"):
             continue
-        if isinstance(value, list):
-            default, choices = value[0], ", ".join(f"`{choice}`" for choice in value)
-        else:
-            default, choices = value, ""
+        # A menu is a list; a free-text question may accept a private list of choices.
+        choices = value if isinstance(value, list) else options.get(f"__{name}_choices", [])
+        default = choices[0] if choices else value
         shown = "derived" if "{{" in str(default) else f"`{default}`"
-        rows.append(f"| `{name}` | {prompts[name]} | {shown} | {choices} |")
+        listed = ", ".join(f"`{choice}`" for choice in choices)
+        rows.append(f"| `{name}` | {prompts[name]} | {shown} | {listed} |")
     return "\n".join(rows)
 
 
