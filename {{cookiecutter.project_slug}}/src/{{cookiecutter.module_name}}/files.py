@@ -1,14 +1,13 @@
-"""Reading and writing pipeline files; a crash never leaves half a file behind."""
+"""Reading and writing files; a crash never leaves half a file behind."""
 
+import hashlib
 import json
 import os
-import tempfile
-from collections.abc import Iterator, Sequence
+import secrets
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-
-import pandas as pd
 
 from .errors import ProjectError
 
@@ -17,22 +16,25 @@ from .errors import ProjectError
 def atomic_path(target: Path) -> Iterator[Path]:
     """Yield a temporary path beside `target`; move it onto `target` only on success.
 
-    The rename is atomic on POSIX and Windows, so readers see the old file or the new
-    one, never a partial write.
+    The temporary file is created with the mode a plain `open()` gives (0666 less the
+    umask), so that another user, such as the serving image's, can read the result. It
+    is flushed to disk before the rename, and the rename is atomic: readers see the old
+    file or the new one, never a partial write, even after a power cut.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-    os.close(handle)
-    temporary = Path(name)
+    temporary = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
+    os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
     try:
         yield temporary
+        with temporary.open("rb+") as written:
+            os.fsync(written.fileno())
         os.replace(temporary, target)
     finally:
         temporary.unlink(missing_ok=True)
 
 
 def require(path: Path) -> Path:
-    """Return `path` if it exists, else raise a ProjectError telling what to run."""
+    """Return `path` if it is a file, else raise a ProjectError saying what to run."""
     if not path.is_file():
         raise ProjectError(
             f"{path} does not exist: run the earlier pipeline steps first"
@@ -41,18 +43,9 @@ def require(path: Path) -> Path:
     return path
 
 
-def read_table(path: Path, columns: Sequence[str]) -> pd.DataFrame:
-    """Read a CSV file and check that it has the expected columns."""
-    frame = pd.read_csv(require(path))
-    missing = [column for column in columns if column not in frame.columns]
-    if missing:
-        raise ProjectError(f"{path}: missing column(s) {', '.join(missing)}")
-    return frame
-
-
-def write_table(frame: pd.DataFrame, path: Path) -> None:
-    with atomic_path(path) as temporary:
-        frame.to_csv(temporary, index=False)
+def digest(path: Path) -> str:
+    """Return the SHA-256 of a file's content, in hexadecimal."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def write_json(data: dict[str, Any], path: Path) -> None:

@@ -1,43 +1,76 @@
 """The pipeline: four file-in/file-out steps, run in this order.
 
-Each step module has a pure function (files and parameters in, files out), a `run`
-adapter that takes its paths from the settings and returns a one-line summary, and a
-declaration of what it depends on: `PARAMS` (the sections of params.yaml it reads),
-`inputs()` and `outputs()`. The runner (runner.py) uses that declaration to skip a step
-whose inputs, parameters and code have not changed since it last ran.
+Each step is declared here with what decides its outputs: the sections of params.yaml
+it reads, its input and output files, and the libraries whose version matters. The code
+it depends on is found by the runner: the step's module (named like the step) and every
+project module that module imports. The runner skips a step when none of these changed
+since its last run (runner.py); the step's module is only imported to run it.
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib import import_module
 from pathlib import Path
-from types import ModuleType
+from typing import TYPE_CHECKING
 
-from ..params import Params
-from ..settings import Settings
-from . import evaluate, ingest, prepare, train
+if TYPE_CHECKING:
+    from ..params import Params
+    from ..settings import Settings
+
+Files = Callable[["Settings"], list[Path]]
 
 
 @dataclass(frozen=True)
 class Step:
     name: str
     summary: str
-    run: Callable[[Settings, Params], str]
     params: tuple[str, ...]
-    inputs: Callable[[Settings], list[Path]]
-    outputs: Callable[[Settings], list[Path]]
-    source: Path
+    inputs: Files
+    outputs: Files
+    libraries: tuple[str, ...]
 
-    @classmethod
-    def from_module(cls, module: ModuleType) -> "Step":
-        return cls(
-            name=module.__name__.rpartition(".")[2],
-            summary=(module.__doc__ or "").strip(),
-            run=module.run,
-            params=module.PARAMS,
-            inputs=module.inputs,
-            outputs=module.outputs,
-            source=Path(str(module.__file__)),
-        )
+    @property
+    def module(self) -> str:
+        """Return the module that implements the step: `run(settings, params)`."""
+        return f"{__name__}.{self.name}"
+
+    def run(self, settings: "Settings", params: "Params") -> str:
+        """Run the step; return a one-line summary of what it wrote."""
+        run: Callable[[Settings, Params], str] = import_module(self.module).run
+        return run(settings, params)
 
 
-STEPS = tuple(Step.from_module(module) for module in (ingest, prepare, train, evaluate))
+STEPS = (
+    Step(
+        name="ingest",
+        summary="Copy the raw data set into data/raw/, untouched.",
+        params=(),
+        inputs=lambda s: [],
+        outputs=lambda s: [s.raw_data_file],
+        libraries=("pandas", "scikit-learn"),
+    ),
+    Step(
+        name="prepare",
+        summary="Clean the raw data and split it into a training and a test set.",
+        params=("seed", "prepare"),
+        inputs=lambda s: [s.raw_data_file],
+        outputs=lambda s: [s.train_file, s.test_file],
+        libraries=("numpy", "pandas", "scikit-learn"),
+    ),
+    Step(
+        name="train",
+        summary="Fit the model on the training set and save it to models/.",
+        params=("seed", "train"),
+        inputs=lambda s: [s.train_file],
+        outputs=lambda s: [s.model_file],
+        libraries=("joblib", "numpy", "pandas", "scikit-learn"),
+    ),
+    Step(
+        name="evaluate",
+        summary="Score the model on the test set; write its metrics and model card.",
+        params=("evaluate",),
+        inputs=lambda s: [s.model_file, s.test_file],
+        outputs=lambda s: [s.metrics_file, s.model_card_file],
+        libraries=("joblib", "numpy", "pandas", "scikit-learn"),
+    ),
+)

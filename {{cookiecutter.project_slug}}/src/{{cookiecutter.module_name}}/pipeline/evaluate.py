@@ -7,14 +7,13 @@ from sklearn.metrics import accuracy_score, f1_score
 
 from ..card import write_model_card
 from ..dataset import FEATURES, TARGET
-from ..files import read_table, write_json
+from ..files import write_json
 from ..model import TrainedModel
 from ..model import load as load_model
 from ..params import EvaluateParams, Params
 from ..settings import Settings
-{%- if cookiecutter.experiment_tracking == "mlflow" %}
 from ..tracking import log_evaluation
-{%- endif %}
+from .tables import read_table
 
 
 class Evaluation(NamedTuple):
@@ -46,25 +45,15 @@ def evaluate(
     return Evaluation(model, metrics, passed)
 
 
-PARAMS: tuple[str, ...] = ("evaluate",)
-
-
-def inputs(settings: Settings) -> list[Path]:
-    return [settings.model_file, settings.test_file]
-
-
-def outputs(settings: Settings) -> list[Path]:
-    return [settings.metrics_file, settings.model_card_file]
-
-
 def run(settings: Settings, params: Params) -> str:
-    s = settings
     model, metrics, passed = evaluate(
-        s.model_file, s.test_file, s.metrics_file, s.model_card_file, params.evaluate
+        settings.model_file,
+        settings.test_file,
+        settings.metrics_file,
+        settings.model_card_file,
+        params.evaluate,
     )
-{%- if cookiecutter.experiment_tracking == "mlflow" %}
-    log_evaluation(model, metrics, passed, settings)
-{%- endif %}
+    log_evaluation(model, metrics, passed, settings.model_card_file, settings)
     verdict = "passes" if passed else "FAILS"
     return (
         f"accuracy {metrics['accuracy']:.3f}, f1_macro {metrics['f1_macro']:.3f}"

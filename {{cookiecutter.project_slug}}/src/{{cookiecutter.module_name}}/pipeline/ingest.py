@@ -3,9 +3,9 @@
 from pathlib import Path
 
 from .. import dataset
-from ..files import write_table
 from ..params import Params
 from ..settings import Settings
+from .tables import write_table
 
 
 def ingest(raw_file: Path) -> int:
@@ -13,17 +13,6 @@ def ingest(raw_file: Path) -> int:
     frame = dataset.load()
     write_table(frame, raw_file)
     return len(frame)
-
-
-PARAMS: tuple[str, ...] = ()
-
-
-def inputs(settings: Settings) -> list[Path]:
-    return []
-
-
-def outputs(settings: Settings) -> list[Path]:
-    return [settings.raw_data_file]
 
 
 def run(settings: Settings, params: Params) -> str:

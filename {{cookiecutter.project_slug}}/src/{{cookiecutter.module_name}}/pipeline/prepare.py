@@ -5,9 +5,9 @@ from pathlib import Path
 from sklearn.model_selection import train_test_split
 
 from ..dataset import FEATURES, TARGET
-from ..files import read_table, write_table
 from ..params import Params, PrepareParams
 from ..settings import Settings
+from .tables import read_table, write_table
 
 
 def prepare(
@@ -25,17 +25,6 @@ def prepare(
     write_table(train, train_file)
     write_table(test, test_file)
     return len(train), len(test)
-
-
-PARAMS: tuple[str, ...] = ("seed", "prepare")
-
-
-def inputs(settings: Settings) -> list[Path]:
-    return [settings.raw_data_file]
-
-
-def outputs(settings: Settings) -> list[Path]:
-    return [settings.train_file, settings.test_file]
 
 
 def run(settings: Settings, params: Params) -> str:
