@@ -1,4 +1,4 @@
-"""Drop the files the chosen options do not use, then start a git repository."""
+"""Put each answer's variant files in place, drop unused files, start a git repository."""
 
 from __future__ import annotations
 
@@ -10,16 +10,28 @@ from pathlib import Path
 # Rendered by cookiecutter; see pre_gen_project.py for why this is a raw string.
 ANSWERS: dict[str, str] = json.loads(r"""{{ cookiecutter | tojson }}""")
 
+# `_variants/OPTION=VALUE/` holds the files that differ for that answer, at the paths
+# they replace: a project gets the variants of its answers, and none of the folder.
+VARIANTS = "_variants"
+
 # Paths that exist only for some answers: path -> whether this project keeps it.
 MODULE = ANSWERS["module_name"]
 TRACKING = ANSWERS["experiment_tracking"] == "mlflow"
 OPTIONAL_PATHS = {
     "LICENSE": ANSWERS["license"] != "Proprietary",
     ".flake8": ANSWERS["linter"] == "flake8+black",
-    f"src/{MODULE}/tracking.py": TRACKING,
     "tests/test_tracking.py": TRACKING,
     "dags": ANSWERS["orchestrator"] == "airflow",
 }
+
+
+def apply_variants(root: Path) -> None:
+    folder = root / VARIANTS
+    for variant in sorted(folder.iterdir()):
+        option, _, value = variant.name.partition("=")
+        if ANSWERS[option] == value:
+            shutil.copytree(variant, root, dirs_exist_ok=True)
+    shutil.rmtree(folder)
 
 
 def remove_unused(root: Path) -> None:
@@ -55,5 +67,6 @@ def init_git(root: Path) -> None:
 
 if __name__ == "__main__":
     project = Path.cwd()
+    apply_variants(project)
     remove_unused(project)
     init_git(project)

@@ -1,6 +1,7 @@
-"""Allow `python -m {{ cookiecutter.module_name }}`."""
+"""Allow `python -m` with the package's name, like the project's command."""
 
-from {{ cookiecutter.module_name }}.cli import app
+from . import DISTRIBUTION
+from .cli import app
 
 if __name__ == "__main__":
-    app(prog_name="{{ cookiecutter.project_slug }}")
+    app(prog_name=DISTRIBUTION)

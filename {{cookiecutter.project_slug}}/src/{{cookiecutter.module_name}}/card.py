@@ -10,7 +10,7 @@ from .model import TrainedModel
 
 
 def git_commit() -> str:
-    """The commit the code was at, or why it is unknown."""
+    """Return the commit the code is at, or why it is unknown."""
     git = shutil.which("git")
     if git is None:
         return "unknown (git is not installed)"

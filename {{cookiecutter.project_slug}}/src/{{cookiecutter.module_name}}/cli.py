@@ -1,25 +1,23 @@
-"""The command line: run pipeline steps and make predictions."""
+"""The command line: run pipeline steps, make predictions, serve the model.
 
-import copy
+Each command imports what it needs when it runs: `--help` and an up-to-date pipeline
+never pay for importing scikit-learn, pandas, FastAPI or the experiment tracker.
+"""
+
+import functools
 import json
 import logging
 import math
 from collections.abc import Callable, Sequence
-from typing import Annotated
+from typing import Annotated, ParamSpec, TypeVar
 
 import typer
-import uvicorn
-from uvicorn.config import LOGGING_CONFIG
 
-from . import DISTRIBUTION, SUMMARY
+from . import DISTRIBUTION, ENV_PREFIX, SUMMARY
 from .errors import ProjectError
-from .model import load as load_model
-from .params import load_params
-from .pipeline import STEPS, Step, runner
-from .serving.predictor import served_model
-from .settings import load_settings
+from .pipeline import STEPS, Step
 
-log = logging.getLogger("{{ cookiecutter.module_name }}")
+log = logging.getLogger(__name__)
 
 app = typer.Typer(
     name=DISTRIBUTION,
@@ -29,31 +27,41 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+P = ParamSpec("P")
+R = TypeVar("R")
 
-def fail(message: str) -> typer.Exit:
-    """Print one line to stderr; the caller raises the returned exit (code 1)."""
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code=1)
+
+def one_line_errors(command: Callable[P, R]) -> Callable[P, R]:
+    """Turn a ProjectError into `error: ...` on stderr and exit code 1."""
+
+    @functools.wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except ProjectError as error:
+            typer.echo(f"error: {error}", err=True)
+            raise typer.Exit(code=1) from None
+
+    return run
 
 
 def run_steps(steps: Sequence[Step], force: bool, start: str | None = None) -> None:
-    try:
-        settings = load_settings()
-        logging.basicConfig(level=settings.log_level, format="%(message)s")
-        params = load_params(settings.params_file)
-        for done in runner.run(settings, params, steps, force=force, start=start):
-            log.info(
-                "%s%s: %s", "" if done.ran else "skipped ", done.step, done.summary
-            )
-    except ProjectError as error:
-        raise fail(str(error)) from None
+    from .params import load_params
+    from .pipeline import runner
+    from .settings import load_settings
+
+    settings = load_settings()
+    logging.basicConfig(level=settings.log_level, format="%(message)s")
+    params = load_params(settings.params_file)
+    for done in runner.run(settings, params, steps, force=force, start=start):
+        log.info("%s%s: %s", "" if done.ran else "skipped ", done.step, done.summary)
 
 
 def step_command(step: Step) -> Callable[[], None]:
     def command() -> None:
         run_steps([step], force=True)
 
-    return command
+    return one_line_errors(command)
 
 
 for _step in STEPS:
@@ -61,6 +69,7 @@ for _step in STEPS:
 
 
 @app.command()
+@one_line_errors
 def pipeline(
     force: Annotated[
         bool, typer.Option(help="Run every step, even if up to date")
@@ -75,6 +84,7 @@ def pipeline(
 
 
 @app.command()
+@one_line_errors
 def predict(
     features: Annotated[
         list[str],
@@ -85,11 +95,13 @@ def predict(
     ],
 ) -> None:
     """Predict one row with the trained model and print the result as JSON."""
-    try:
-        model = load_model(load_settings().model_file)
-        [prediction] = model.predict([parse_features(features, model.features)])
-    except ProjectError as error:
-        raise fail(str(error)) from None
+    from .predictor import Predictor
+    from .settings import load_settings
+
+    predictor = Predictor.load(load_settings())
+    [prediction] = predictor.predict(
+        [parse_features(features, predictor.model.features)]
+    )
     result = {"label": prediction.label, "probabilities": prediction.probabilities}
     typer.echo(json.dumps(result))
 
@@ -117,31 +129,42 @@ def parse_features(pairs: Sequence[str], names: Sequence[str]) -> dict[str, floa
 
 
 @app.command()
+@one_line_errors
 def serve(
-    host: Annotated[str | None, typer.Option(help="Default: the HOST setting")] = None,
-    port: Annotated[int | None, typer.Option(help="Default: the PORT setting")] = None,
+    host: Annotated[str | None, typer.Option(help=f"Default: {ENV_PREFIX}HOST")] = None,
+    port: Annotated[int | None, typer.Option(help=f"Default: {ENV_PREFIX}PORT")] = None,
     workers: Annotated[
-        int | None, typer.Option(help="Default: the WORKERS setting")
+        int | None, typer.Option(help=f"Default: {ENV_PREFIX}WORKERS")
     ] = None,
 ) -> None:
     """Serve the trained model over HTTP (interactive docs at /docs)."""
-    try:
-        settings = load_settings()
-        served_model(settings)  # fail here in one line, not in each worker
-    except ProjectError as error:
-        raise fail(str(error)) from None
+    import uvicorn
+    from uvicorn.config import LOGGING_CONFIG
+
+    from .predictor import Predictor
+    from .settings import load_settings
+
+    settings = load_settings()
+    workers = workers or settings.workers
+    if workers > 1 and settings.redis_url is None:
+        raise ProjectError(
+            f"{workers} workers need REDIS_URL: without it each worker keeps its own"
+            " predictions, and most reads would answer 404"
+        )
+    Predictor.load(settings)  # fail here in one line, not in each worker
     # uvicorn sets up logging in every worker process: have it show ours too.
-    log_config = copy.deepcopy(LOGGING_CONFIG)
-    log_config["loggers"][str(__package__)] = {
+    log_config = {**LOGGING_CONFIG, "loggers": {**LOGGING_CONFIG["loggers"]}}
+    log_config["loggers"][__package__ or DISTRIBUTION] = {
         "handlers": ["default"],
         "level": settings.log_level,
         "propagate": False,
     }
     uvicorn.run(
-        f"{__package__}.serving.app:app",
+        f"{__package__}.serving.app:create_app",
+        factory=True,
         host=host or settings.host,
         port=port or settings.port,
-        workers=workers or settings.workers,
+        workers=workers,
         log_config=log_config,
         log_level=settings.log_level.lower(),
         # Each worker imports scikit-learn before it can answer uvicorn's health

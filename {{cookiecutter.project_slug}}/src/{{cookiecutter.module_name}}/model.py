@@ -1,16 +1,15 @@
 """The trained model as one file: the estimator plus what is needed to use it safely."""
 
-import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import joblib
 import numpy as np
 
 from .errors import ProjectError
-from .files import atomic_path, require
+from .files import atomic_path, digest, require
 
 
 @dataclass(frozen=True)
@@ -26,12 +25,10 @@ class TrainedModel:
     classes: tuple[str, ...]
     trained_at: str
     params: dict[str, Any] = field(default_factory=dict)
-{%- if cookiecutter.experiment_tracking == "mlflow" %}
-    run_id: str | None = None  # the MLflow run that trained it
-{%- endif %}
+    run_id: str | None = None  # the experiment tracking run that trained it, if any
 
     def matrix(self, rows: Sequence[Mapping[str, float]]) -> np.ndarray:
-        """Rows as a float matrix, columns in the order the model was trained on."""
+        """Return the rows as a float matrix, in the order of the model's features."""
         try:
             return np.array(
                 [[row[name] for name in self.features] for row in rows], dtype=float
@@ -65,5 +62,13 @@ def load(path: Path) -> TrainedModel:
 
 
 def version(path: Path) -> str:
-    """A short content hash: two files with the same version hold the same model."""
-    return hashlib.sha256(require(path).read_bytes()).hexdigest()[:12]
+    """Return a short hash: two files with the same version hold the same model."""
+    return digest(require(path))[:12]
+
+
+class ServedModel(NamedTuple):
+    """A model to serve, with the version and the evaluation metrics /model shows."""
+
+    model: TrainedModel
+    version: str
+    metrics: dict[str, float]

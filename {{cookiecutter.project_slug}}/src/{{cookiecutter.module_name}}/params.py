@@ -23,8 +23,8 @@ class TrainParams(_Section):
 
 
 class EvaluateParams(_Section):
-    # A model below this test accuracy is reported as failing{% if cookiecutter.experiment_tracking == "mlflow" %} and is not made the
-    # champion in the model registry{% endif %}.
+    # A model below this test accuracy fails evaluation: it is reported as failing and
+    # is not promoted (with experiment tracking, not made the registry's champion).
     min_accuracy: float = Field(default=0.9, ge=0, le=1)
 
 

@@ -1,23 +1,27 @@
 """Where things live and how the project behaves, read from the environment.
 
-Every setting can be given as an environment variable prefixed with
-`{{ cookiecutter.module_name | upper }}_` (for example
-`{{ cookiecutter.module_name | upper }}_DATA_DIR`) or in a `.env` file; see
-`.env.example`. The Redis address is also read from the conventional `REDIS_URL`.
+Every setting is read from an environment variable named ENV_PREFIX (the package name
+in capitals, then `_`) followed by the setting's name in capitals, or from a `.env`
+file: `.env.example` lists them all. The Redis address is also read from the
+conventional REDIS_URL. A bad value stops the command with one line naming the variable.
 """
 
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, SecretStr, ValidationError
+from pydantic_settings import SettingsConfigDict
 
+from . import ENV_PREFIX
 from .errors import ProjectError, first_problem
+from .tracking import TrackingSettings
 
-ENV_PREFIX = "{{ cookiecutter.module_name | upper }}_"
+DAY_SECONDS = 86_400
 
 
-class Settings(BaseSettings):
+class Settings(TrackingSettings):
+    """Every setting of the project; tracking's own are declared in tracking.py."""
+
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
         env_file=".env",
@@ -31,35 +35,30 @@ class Settings(BaseSettings):
     params_file: Path = Path("configs/params.yaml")
     lock_file: Path = Path("pipeline.lock")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-{%- if cookiecutter.experiment_tracking == "mlflow" %}
-
-    # Experiment tracking; MLFLOW_TRACKING_URI is MLflow's own variable.
-    mlflow_tracking_uri: str = Field(
-        default="sqlite:///mlflow.db",
-        validation_alias=AliasChoices(
-            "MLFLOW_TRACKING_URI", f"{ENV_PREFIX}MLFLOW_TRACKING_URI"
-        ),
-    )
-    mlflow_artifacts_dir: Path = Path("mlartifacts")
-    # Serve this registered model (for example models:/NAME@champion), not the file.
-    model_uri: str | None = None
-{%- endif %}
 
     # Serving
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     workers: int = Field(default=1, ge=1)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
-    # Without a Redis URL, predictions are kept in a bounded in-process store.
+    # When set, every endpoint but /health and /docs needs `Authorization: Bearer KEY`.
+    api_key: SecretStr | None = None
+
+    # Where predictions are stored: Redis when a URL is set, else a bounded dict in
+    # the server's memory (one server process only).
     redis_url: str | None = Field(
         default=None,
         validation_alias=AliasChoices("REDIS_URL", f"{ENV_PREFIX}REDIS_URL"),
     )
+    # The longest a request waits for Redis before answering without it.
     redis_timeout_seconds: float = Field(default=0.5, gt=0)
-    prediction_ttl_seconds: int | None = Field(default=None, ge=1)
+    # Stored predictions expire after this long; 0 keeps them forever.
+    prediction_ttl_seconds: int = Field(default=30 * DAY_SECONDS, ge=0)
     memory_store_size: int = Field(default=10_000, ge=1)
-    # Predictions kept in memory while Redis is unreachable, sent when it is back.
+    # Predictions kept in memory while Redis is unreachable, written when it is back.
     store_backlog_size: int = Field(default=10_000, ge=0)
+    # At shutdown, how long the server keeps trying to write that backlog.
+    store_drain_seconds: float = Field(default=5.0, ge=0)
 
     @property
     def raw_data_file(self) -> Path:

@@ -69,6 +69,7 @@ class StoreHealth(BaseModel):
     reachable: bool
     failed_writes: int
     pending_writes: int
+    dropped: int
 
 
 class Health(BaseModel):

@@ -1,0 +1,51 @@
+"""What the routes receive: the model and the store of this app, and the key guard.
+
+Every dependency is async, so FastAPI calls it on the event loop instead of handing
+each request to a worker thread.
+"""
+
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import SecretStr
+
+from .. import ENV_PREFIX
+from ..predictor import Predictor
+from .store import PredictionStore
+
+
+async def get_predictor(request: Request) -> Predictor:
+    predictor: Predictor = request.app.state.predictor
+    return predictor
+
+
+async def get_store(request: Request) -> PredictionStore:
+    store: PredictionStore = request.app.state.store
+    return store
+
+
+PredictorDep = Annotated[Predictor, Depends(get_predictor)]
+StoreDep = Annotated[PredictionStore, Depends(get_store)]
+
+bearer = HTTPBearer(auto_error=False, description=f"The key in {ENV_PREFIX}API_KEY.")
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+
+
+def api_key_guard(key: SecretStr) -> Callable[[Credentials], Awaitable[None]]:
+    """Make a dependency that refuses requests without `Authorization: Bearer KEY`."""
+    expected = key.get_secret_value().encode()
+
+    async def require_api_key(credentials: Credentials) -> None:
+        given = credentials.credentials.encode() if credentials else b""
+        # Compared in constant time, so that timing reveals nothing about the key.
+        if not secrets.compare_digest(given, expected):
+            raise HTTPException(
+                401,
+                "this API needs a key: send `Authorization: Bearer KEY`",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+
+    return require_api_key
