@@ -4,9 +4,12 @@ from fastapi import FastAPI
 
 from {{ cookiecutter.module_name }}.serving.schemas import Features
 
-app = FastAPI()
 
+def create_app() -> FastAPI:
+    app = FastAPI()
 
-@app.post("/predict")
-async def predict(features: Features) -> dict[str, str]:
-    return {"label": "setosa"}
+    @app.post("/predict")
+    async def predict(features: Features) -> dict[str, str]:
+        return {"label": "setosa"}
+
+    return app

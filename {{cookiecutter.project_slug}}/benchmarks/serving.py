@@ -95,7 +95,7 @@ def redis_url() -> Iterator[str]:
 def uvicorn(app: str, env: dict[str, str]) -> Iterator[str]:
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", app, "--port", str(port)]
+        [sys.executable, "-m", "uvicorn", "--factory", app, "--port", str(port)]
         + ["--log-level", "warning", "--no-access-log"],
         env={**os.environ, **env},
         cwd=HERE.parent,
@@ -146,12 +146,12 @@ def main() -> None:
         raise SystemExit(f"benchmark: {error}") from None
     results: dict[str, list[float]] = {"bare": [], "single": [], "batch": []}
     batch = {"rows": [ROW] * BATCH_ROWS}
-    app = "{{ cookiecutter.module_name }}.serving.app:app"
+    app = "{{ cookiecutter.module_name }}.serving.app:create_app"
     single_rate = rate("/predict", ROW, SINGLE_REQUESTS, SINGLE_CLIENTS)
     batch_rate = rate("/predict/batch", batch, BATCH_REQUESTS, BATCH_CLIENTS)
     with redis_url() as url:
         for _ in range(2):
-            with uvicorn("benchmarks.bare:app", {}) as base:
+            with uvicorn("benchmarks.bare:create_app", {}) as base:
                 results["bare"].append(asyncio.run(single_rate(base)))
             with uvicorn(app, {"REDIS_URL": url}) as base:
                 results["single"].append(asyncio.run(single_rate(base)))

@@ -1,13 +1,16 @@
 """The HTTP API through an HTTP client: answers, limits, errors and the store."""
 
 import json
+import logging
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import redis
-from conftest import RedisServer
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
+from pytest_redis.executor import RedisExecutor
+from servers import redis_url
 
 from {{ cookiecutter.module_name }} import DISTRIBUTION
 from {{ cookiecutter.module_name }}.errors import ProjectError
@@ -18,9 +21,8 @@ from {{ cookiecutter.module_name }}.serving.schemas import (
 )
 from {{ cookiecutter.module_name }}.settings import Settings
 
-SETOSA = EXAMPLE
-
-MISSING_WIDTH = {k: v for k, v in SETOSA.items() if k != "sepal_width_cm"}
+MISSING_WIDTH = {k: v for k, v in EXAMPLE.items() if k != "sepal_width_cm"}
+KEY = "a-long-random-key"
 
 
 def serve(settings: Settings) -> TestClient:
@@ -39,7 +41,7 @@ def redis_settings(trained: Settings, url: str) -> Settings:
 
 
 def test_predict_answers_a_label_with_probabilities(client: TestClient) -> None:
-    response = client.post("/predict", json=SETOSA)
+    response = client.post("/predict", json=EXAMPLE)
 
     assert response.status_code == 200
     body = response.json()
@@ -50,12 +52,12 @@ def test_predict_answers_a_label_with_probabilities(client: TestClient) -> None:
 
 
 def test_a_prediction_reads_back_with_its_input(client: TestClient) -> None:
-    created = client.post("/predict", json=SETOSA).json()
+    created = client.post("/predict", json=EXAMPLE).json()
 
     stored = client.get(f"/predictions/{created['prediction_id']}")
 
     assert stored.status_code == 200
-    assert stored.json()["input"] == SETOSA
+    assert stored.json()["input"] == EXAMPLE
     assert stored.json()["label"] == created["label"]
     assert stored.json()["created_at"].startswith("20")
 
@@ -83,9 +85,9 @@ def test_the_request_fields_are_the_model_features(client: TestClient) -> None:
 
 
 def test_a_batch_is_predicted_in_order(client: TestClient) -> None:
-    virginica = {**SETOSA, "petal_length_cm": 6.0, "petal_width_cm": 2.5}
+    virginica = {**EXAMPLE, "petal_length_cm": 6.0, "petal_width_cm": 2.5}
 
-    response = client.post("/predict/batch", json={"rows": [SETOSA, virginica]})
+    response = client.post("/predict/batch", json={"rows": [EXAMPLE, virginica]})
 
     assert response.status_code == 200
     labels = [p["label"] for p in response.json()["predictions"]]
@@ -96,7 +98,7 @@ def test_a_batch_is_predicted_in_order(client: TestClient) -> None:
     ("rows", "message"),
     [
         ([], "List should have at least 1 item"),
-        ([SETOSA] * (MAX_BATCH_ROWS + 1), f"at most {MAX_BATCH_ROWS} items"),
+        ([EXAMPLE] * (MAX_BATCH_ROWS + 1), f"at most {MAX_BATCH_ROWS} items"),
     ],
 )
 def test_batch_size_limits(client: TestClient, rows: list[Any], message: str) -> None:
@@ -109,13 +111,13 @@ def test_batch_size_limits(client: TestClient, rows: list[Any], message: str) ->
 @pytest.mark.parametrize(
     ("body", "field", "message"),
     [
-        ({**SETOSA, "sepal_length_cm": "long"}, "sepal_length_cm", "valid number"),
-        ({**SETOSA, "petal_width_cm": -1}, "petal_width_cm", "greater than 0"),
-        ({**SETOSA, "petal_width_cm": 0}, "petal_width_cm", "greater than 0"),
-        ({**SETOSA, "sepal_width_cm": 1000}, "sepal_width_cm", "less than or equal"),
-        ({**SETOSA, "sepal_width_cm": None}, "sepal_width_cm", "valid number"),
+        ({**EXAMPLE, "sepal_length_cm": "long"}, "sepal_length_cm", "valid number"),
+        ({**EXAMPLE, "petal_width_cm": -1}, "petal_width_cm", "greater than 0"),
+        ({**EXAMPLE, "petal_width_cm": 0}, "petal_width_cm", "greater than 0"),
+        ({**EXAMPLE, "sepal_width_cm": 1000}, "sepal_width_cm", "less than or equal"),
+        ({**EXAMPLE, "sepal_width_cm": None}, "sepal_width_cm", "valid number"),
         (MISSING_WIDTH, "sepal_width_cm", "Field required"),
-        ({**SETOSA, "colour": "blue"}, "colour", "Extra inputs are not permitted"),
+        ({**EXAMPLE, "colour": "blue"}, "colour", "Extra inputs are not permitted"),
     ],
 )
 def test_bad_input_is_a_422_naming_the_field(
@@ -134,7 +136,7 @@ def test_bad_input_is_a_422_naming_the_field(
     [
         b'{"sepal_length_cm": 5.1,',
         b"not json at all",
-        json.dumps({**SETOSA, "sepal_length_cm": float("nan")}).encode(),
+        json.dumps({**EXAMPLE, "sepal_length_cm": float("nan")}).encode(),
         b"[1, 2, 3]",
     ],
 )
@@ -174,6 +176,7 @@ def test_health_reports_the_memory_store(client: TestClient) -> None:
         "reachable": True,
         "failed_writes": 0,
         "pending_writes": 0,
+        "dropped": 0,
     }
 
 
@@ -194,28 +197,29 @@ def test_the_app_refuses_to_start_without_a_model(settings: Settings) -> None:
 
 
 def test_predictions_land_in_redis_and_survive_a_restart(
-    trained: Settings, redis_url: str
+    trained: Settings, shared_redis: str
 ) -> None:
-    settings = redis_settings(trained, redis_url)
+    settings = redis_settings(trained, shared_redis)
     with serve(settings) as first:
-        created = first.post("/predict", json=SETOSA).json()
+        created = first.post("/predict", json=EXAMPLE).json()
         assert first.get("/health").json()["store"]["backend"] == "redis"
 
     key = f"{DISTRIBUTION}:prediction:{created['prediction_id']}"
-    assert redis.Redis.from_url(redis_url).exists(key) == 1
+    assert redis.Redis.from_url(shared_redis).exists(key) == 1
     with serve(settings) as restarted:
         stored = restarted.get(f"/predictions/{created['prediction_id']}")
     assert stored.status_code == 200
-    assert stored.json()["input"] == SETOSA
+    assert stored.json()["input"] == EXAMPLE
 
 
 def test_a_redis_outage_costs_no_prediction(
-    trained: Settings, redis_server: RedisServer
+    trained: Settings, private_redis: RedisExecutor
 ) -> None:
-    settings = redis_settings(trained, redis_server.url)
+    settings = redis_settings(trained, redis_url(private_redis))
+    settings = settings.model_copy(update={"store_drain_seconds": 0})
     with serve(settings) as client:
-        redis_server.stop()
-        during = client.post("/predict", json=SETOSA)
+        private_redis.stop()
+        during = client.post("/predict", json=EXAMPLE)
         health = client.get("/health").json()
         reads = client.get("/predictions/unknown-while-down")
 
@@ -225,3 +229,70 @@ def test_a_redis_outage_costs_no_prediction(
         assert health["store"]["pending_writes"] == 1
         assert reads.status_code == 503
     assert "unavailable" in reads.json()["detail"]
+
+
+@pytest.fixture
+def guarded(trained: Settings) -> Iterator[TestClient]:
+    """A client of a server that has an API key."""
+    with serve(trained.model_copy(update={"api_key": SecretStr(KEY)})) as client:
+        yield client
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/predict", EXAMPLE),
+        ("POST", "/predict/batch", {"rows": [EXAMPLE]}),
+        ("GET", "/predictions/any", None),
+        ("GET", "/model", None),
+    ],
+)
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"authorization": "Bearer wrong"}, {"authorization": f"Basic {KEY}"}],
+    ids=["no key", "wrong key", "not a bearer"],
+)
+def test_with_a_key_set_every_endpoint_needs_it(
+    guarded: TestClient,
+    method: str,
+    path: str,
+    body: object,
+    headers: dict[str, str],
+) -> None:
+    response = guarded.request(method, path, json=body, headers=headers)
+
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == "Bearer"
+    assert "Authorization: Bearer" in response.json()["detail"]
+
+
+def test_the_right_key_opens_the_api(guarded: TestClient) -> None:
+    key = {"authorization": f"Bearer {KEY}"}
+
+    created = guarded.post("/predict", json=EXAMPLE, headers=key)
+    stored = guarded.get(f"/predictions/{created.json()['prediction_id']}", headers=key)
+
+    assert created.status_code == stored.status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/health", "/docs", "/openapi.json"])
+def test_probes_and_docs_stay_open(guarded: TestClient, path: str) -> None:
+    assert guarded.get(path).status_code == 200
+
+
+def test_the_openapi_schema_says_a_key_is_needed(guarded: TestClient) -> None:
+    schema = guarded.get("/openapi.json").json()
+
+    assert schema["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+    assert "security" in schema["paths"]["/predict"]["post"]
+    assert "security" not in schema["paths"]["/health"]["get"]
+
+
+def test_a_server_without_a_key_says_it_is_open(
+    trained: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING)
+    with serve(trained):
+        pass
+
+    assert "no API key" in caplog.text

@@ -9,16 +9,12 @@ import pytest
 import uvicorn
 from typer.testing import CliRunner
 
-from {{ cookiecutter.module_name }} import cli
+from {{ cookiecutter.module_name }} import ENV_PREFIX, cli
 from {{ cookiecutter.module_name }}.cli import app
-from {{ cookiecutter.module_name }}.settings import ENV_PREFIX, Settings
+from {{ cookiecutter.module_name }}.serving.schemas import EXAMPLE
+from {{ cookiecutter.module_name }}.settings import Settings
 
-SETOSA = [
-    "sepal_length_cm=5.1",
-    "sepal_width_cm=3.5",
-    "petal_length_cm=1.4",
-    "petal_width_cm=0.2",
-]
+ARGUMENTS = [f"{name}={value}" for name, value in EXAMPLE.items()]
 
 
 @pytest.fixture
@@ -50,23 +46,12 @@ def test_steps_run_one_by_one(runner: CliRunner, isolated_env: Settings) -> None
     assert json.loads(isolated_env.metrics_file.read_text())["accuracy"] > 0.85
 
 
-def test_a_step_without_its_input_fails_with_one_line(
-    runner: CliRunner, isolated_env: Settings
-) -> None:
-    result = runner.invoke(app, ["train"])
-
-    assert result.exit_code == 1
-    assert result.output.startswith("error: ")
-    assert "train.csv does not exist" in result.output
-    assert result.output.count("\n") == 1
-
-
 def test_predict_prints_the_label_and_probabilities(
     runner: CliRunner, isolated_env: Settings
 ) -> None:
     assert runner.invoke(app, ["pipeline"]).exit_code == 0
 
-    result = runner.invoke(app, ["predict", *SETOSA])
+    result = runner.invoke(app, ["predict", *ARGUMENTS])
 
     assert result.exit_code == 0, result.output
     prediction = json.loads(result.output)
@@ -77,10 +62,10 @@ def test_predict_prints_the_label_and_probabilities(
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
-        (SETOSA[:3], "missing feature(s): petal_width_cm"),
-        ([*SETOSA[:3], "petal_width_cm=wide"], "'wide' is not a finite number"),
-        ([*SETOSA[:3], "petal_width_cm=nan"], "'nan' is not a finite number"),
-        ([*SETOSA, "colour=blue"], "'colour=blue': expected NAME=VALUE"),
+        (ARGUMENTS[:3], "missing feature(s): petal_width_cm"),
+        ([*ARGUMENTS[:3], "petal_width_cm=wide"], "'wide' is not a finite number"),
+        ([*ARGUMENTS[:3], "petal_width_cm=nan"], "'nan' is not a finite number"),
+        ([*ARGUMENTS, "colour=blue"], "'colour=blue': expected NAME=VALUE"),
     ],
 )
 def test_predict_rejects_bad_features(
@@ -92,15 +77,6 @@ def test_predict_rejects_bad_features(
 
     assert result.exit_code == 1
     assert message in result.output
-
-
-def test_predict_before_training_says_to_run_the_pipeline(
-    runner: CliRunner, isolated_env: Settings
-) -> None:
-    result = runner.invoke(app, ["predict", *SETOSA])
-
-    assert result.exit_code == 1
-    assert "model.joblib does not exist" in result.output
 
 
 def test_a_bad_setting_fails_with_one_line(
@@ -146,22 +122,33 @@ def test_serve_runs_uvicorn_with_the_settings(
         lambda target, **options: calls.append({"target": target, **options}),
     )
     monkeypatch.setenv(f"{ENV_PREFIX}WORKERS", "3")
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
 
     result = runner.invoke(app, ["serve", "--port", "9001"])
 
     assert result.exit_code == 0, result.output
     [call] = calls
-    assert call["target"] == f"{cli.__package__}.serving.app:app"
+    assert call["target"] == f"{cli.__package__}.serving.app:create_app"
+    assert call["factory"] is True
     assert (call["host"], call["port"], call["workers"]) == ("127.0.0.1", 9001, 3)
-    assert call["timeout_worker_healthcheck"] >= 30
 
 
-def test_serve_without_a_model_says_to_run_the_pipeline(
-    runner: CliRunner, isolated_env: Settings
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["train"], "processed/train.csv does not exist: run the earlier"),
+        (["predict", *ARGUMENTS], "model.joblib does not exist: run the earlier"),
+        (["serve"], "model.joblib does not exist: run the earlier"),
+        (["serve", "--workers", "2"], "2 workers need REDIS_URL: without it each"),
+    ],
+    ids=["step without input", "predict untrained", "serve untrained", "workers"],
+)
+def test_a_command_that_cannot_run_says_why_in_one_line(
+    runner: CliRunner, isolated_env: Settings, arguments: list[str], message: str
 ) -> None:
-    result = runner.invoke(app, ["serve"])
+    result = runner.invoke(app, arguments)
 
     assert result.exit_code == 1
     assert result.output.startswith("error: ")
-    assert "model.joblib does not exist" in result.output
-    assert "make pipeline" in result.output
+    assert message in result.output
+    assert result.output.count("\n") == 1

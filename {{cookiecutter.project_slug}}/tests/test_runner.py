@@ -1,16 +1,22 @@
-"""Incremental runs: a step reruns only when its code, parameters or inputs change."""
+"""Incremental runs: a step reruns only when what decides its outputs changes."""
 
 import json
-from dataclasses import replace
+import logging
+import shutil
+import threading
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 from {{ cookiecutter.module_name }}.errors import ProjectError
 from {{ cookiecutter.module_name }}.params import Params
-from {{ cookiecutter.module_name }}.pipeline import STEPS
-from {{ cookiecutter.module_name }}.pipeline.runner import run
+from {{ cookiecutter.module_name }}.pipeline import STEPS, runner
+from {{ cookiecutter.module_name }}.pipeline.runner import code_of, run
 from {{ cookiecutter.module_name }}.settings import Settings
+
+EVERY_STEP = ["ingest", "prepare", "train", "evaluate"]
 
 
 def ran(settings: Settings, params: Params, **options: object) -> list[str]:
@@ -20,10 +26,8 @@ def ran(settings: Settings, params: Params, **options: object) -> list[str]:
 
 
 def test_a_first_run_runs_every_step(settings: Settings, params: Params) -> None:
-    assert ran(settings, params) == ["ingest", "prepare", "train", "evaluate"]
-    assert set(json.loads(settings.lock_file.read_text())) == {
-        step.name for step in STEPS
-    }
+    assert ran(settings, params) == EVERY_STEP
+    assert set(json.loads(settings.lock_file.read_text())) == set(EVERY_STEP)
 
 
 def test_an_unchanged_rerun_skips_every_step(
@@ -53,11 +57,7 @@ def test_the_seed_reruns_every_step_that_reads_it(
 ) -> None:
     ran(settings, params)
 
-    assert ran(settings, params.model_copy(update={"seed": 7})) == [
-        "prepare",
-        "train",
-        "evaluate",
-    ]
+    assert ran(settings, params.model_copy(update={"seed": 7})) == EVERY_STEP[1:]
 
 
 def test_a_hand_edited_output_is_written_again(
@@ -81,27 +81,46 @@ def test_a_deleted_output_is_written_again(settings: Settings, params: Params) -
     assert settings.metrics_file.is_file()
 
 
-def test_changed_step_code_reruns_the_step(
-    settings: Settings, params: Params, tmp_path: Path
+def test_a_steps_code_is_its_module_and_what_it_imports() -> None:
+    ingest, prepare, train, evaluate = (code_of(step) for step in STEPS)
+
+    assert {"pipeline/ingest.py", "dataset.py", "files.py"} <= set(ingest)
+    assert {"pipeline/train.py", "model.py", "tracking.py", "dataset.py"} <= set(train)
+    assert {"pipeline/evaluate.py", "card.py", "model.py"} <= set(evaluate)
+    assert "pipeline/train.py" not in prepare
+    assert not any(name.startswith("serving/") for name in evaluate)
+
+
+def test_editing_an_imported_module_reruns_the_steps_that_import_it(
+    settings: Settings, params: Params, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ran(settings, params)
-    edited = tmp_path / "prepare.py"
-    edited.write_text(STEPS[1].source.read_text() + "\n# a change\n")
-    steps = (STEPS[0], replace(STEPS[1], source=edited), *STEPS[2:])
+    package = tmp_path / "package"
+    shutil.copytree(runner.PACKAGE_DIR, package)
+    with (package / "dataset.py").open("a") as dataset:
+        dataset.write("\n# load the team's data instead\n")
+    monkeypatch.setattr(runner, "PACKAGE_DIR", package)
 
-    # The edit changes no output, so the steps after prepare stay up to date.
-    assert ran(settings, params, steps=steps) == ["prepare"]
+    # Every step reads FEATURES and TARGET from dataset.py.
+    assert ran(settings, params) == EVERY_STEP
+    assert ran(settings, params) == []
+
+
+def test_a_library_upgrade_reruns_the_steps_that_declare_it(
+    settings: Settings, params: Params, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ran(settings, params)
+    monkeypatch.setattr(
+        runner, "version", lambda name: "99.0" if name == "joblib" else version(name)
+    )
+
+    assert ran(settings, params) == ["train", "evaluate"]
 
 
 def test_force_and_from_override_the_lock(settings: Settings, params: Params) -> None:
     ran(settings, params)
 
-    assert ran(settings, params, force=True) == [
-        "ingest",
-        "prepare",
-        "train",
-        "evaluate",
-    ]
+    assert ran(settings, params, force=True) == EVERY_STEP
     assert ran(settings, params, start="train") == ["train", "evaluate"]
 
 
@@ -117,3 +136,50 @@ def test_a_missing_input_stops_the_run_in_one_line(
 ) -> None:
     with pytest.raises(ProjectError, match="^train: .*train.csv does not exist"):
         ran(settings, params, steps=STEPS[2:])
+
+
+@pytest.mark.parametrize(
+    "damage",
+    ['{"ingest": {"code": ', "<<<<<<< HEAD\n{}\n=======\n{}\n>>>>>>> main\n", "[]"],
+)
+def test_a_damaged_lock_file_is_one_line_naming_it(
+    settings: Settings, params: Params, damage: str
+) -> None:
+    settings.lock_file.write_text(damage)
+
+    with pytest.raises(ProjectError) as raised:
+        ran(settings, params)
+
+    message = str(raised.value)
+    assert message.startswith(f"{settings.lock_file} is not ")
+    assert "--force" in message and "\n" not in message
+
+
+def test_force_writes_a_damaged_lock_file_anew(
+    settings: Settings, params: Params, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings.lock_file.write_text("<<<<<<< HEAD\n")
+
+    assert ran(settings, params, force=True) == EVERY_STEP
+    assert set(json.loads(settings.lock_file.read_text())) == set(EVERY_STEP)
+    assert "writing it anew" in caplog.text
+
+
+def test_a_second_run_waits_for_the_first(
+    settings: Settings, params: Params, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    first = FileLock(settings.lock_file.with_name(".pipeline.running"))
+    first.acquire()
+    outcome: list[list[str]] = []
+    second = threading.Thread(target=lambda: outcome.append(ran(settings, params)))
+
+    second.start()
+    second.join(timeout=1)
+    waited = second.is_alive() and not settings.lock_file.exists()
+    first.release()
+    second.join(timeout=120)
+
+    assert waited
+    assert "another pipeline run is under way" in caplog.text
+    assert outcome == [EVERY_STEP]

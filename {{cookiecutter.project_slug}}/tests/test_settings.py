@@ -2,12 +2,9 @@ from pathlib import Path
 
 import pytest
 
+from {{ cookiecutter.module_name }} import ENV_PREFIX
 from {{ cookiecutter.module_name }}.errors import ProjectError
-from {{ cookiecutter.module_name }}.settings import (
-    ENV_PREFIX,
-    Settings,
-    load_settings,
-)
+from {{ cookiecutter.module_name }}.settings import Settings, load_settings
 
 
 def test_defaults_follow_the_project_layout(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -15,10 +15,14 @@ from {{ cookiecutter.module_name }}.params import (
     Params,
     PrepareParams,
 )
-from {{ cookiecutter.module_name }}.pipeline.evaluate import evaluate
+from {{ cookiecutter.module_name }}.pipeline.evaluate import (
+    Evaluation,
+    evaluate,
+)
 from {{ cookiecutter.module_name }}.pipeline.ingest import ingest
 from {{ cookiecutter.module_name }}.pipeline.prepare import prepare
 from {{ cookiecutter.module_name }}.pipeline.train import train
+from {{ cookiecutter.module_name }}.serving.schemas import EXAMPLE, Features
 from {{ cookiecutter.module_name }}.settings import Settings
 
 
@@ -30,14 +34,20 @@ def ingested(settings: Settings) -> Settings:
 
 @pytest.fixture
 def prepared(ingested: Settings, params: Params) -> Settings:
-    s = ingested
-    prepare(s.raw_data_file, s.train_file, s.test_file, params.prepare, params.seed)
-    return s
+    prepare(
+        ingested.raw_data_file,
+        ingested.train_file,
+        ingested.test_file,
+        params.prepare,
+        params.seed,
+    )
+    return ingested
 
 
 @pytest.fixture
-def trained(prepared: Settings, params: Params) -> Settings:
-    train(prepared.train_file, prepared.model_file, params.train, params.seed)
+def fitted(prepared: Settings, params: Params) -> Settings:
+    """Settings whose model file holds a freshly trained model."""
+    train(prepared.train_file, params.train, params.seed).save(prepared.model_file)
     return prepared
 
 
@@ -76,8 +86,9 @@ def test_prepare_drops_incomplete_and_duplicate_rows(
     rows = repeated + distinct + incomplete
     pd.DataFrame(rows, columns=[*FEATURES, TARGET]).to_csv(raw, index=False)
 
-    s = settings
-    kept = prepare(raw, s.train_file, s.test_file, PrepareParams(), seed=1)
+    kept = prepare(
+        raw, settings.train_file, settings.test_file, PrepareParams(), seed=1
+    )
 
     assert sum(kept) == 2 + 10
 
@@ -103,29 +114,27 @@ def test_prepare_names_the_missing_column(settings: Settings, tmp_path: Path) ->
 
 
 def test_train_saves_a_model_that_knows_its_features_and_classes(
-    trained: Settings,
+    fitted: Settings,
 ) -> None:
-    model = load(trained.model_file)
+    model = load(fitted.model_file)
 
     assert model.features == FEATURES
     assert model.classes == ("setosa", "versicolor", "virginica")
     assert model.params["seed"] == 42
-    assert len(version(trained.model_file)) == 12
+    assert len(version(fitted.model_file)) == 12
 
 
-def test_trained_model_predicts_a_typical_setosa(trained: Settings) -> None:
-    model = load(trained.model_file)
-    row = dict(zip(FEATURES, [5.1, 3.5, 1.4, 0.2], strict=True))
-
-    [prediction] = model.predict([row])
+def test_trained_model_predicts_a_typical_setosa(fitted: Settings) -> None:
+    model = load(fitted.model_file)
+    [prediction] = model.predict([Features.model_validate(EXAMPLE).model_dump()])
 
     assert prediction.label == "setosa"
     assert prediction.probabilities["setosa"] > 0.9
     assert sum(prediction.probabilities.values()) == pytest.approx(1, abs=1e-5)
 
 
-def test_model_rejects_a_row_with_a_missing_feature(trained: Settings) -> None:
-    model = load(trained.model_file)
+def test_model_rejects_a_row_with_a_missing_feature(fitted: Settings) -> None:
+    model = load(fitted.model_file)
 
     with pytest.raises(
         ProjectError, match="every row needs the feature 'sepal_width_cm'"
@@ -141,18 +150,28 @@ def test_load_refuses_a_file_that_is_not_a_model(tmp_path: Path) -> None:
         load(path)
 
 
+def evaluate_files(settings: Settings, rules: EvaluateParams) -> Evaluation:
+    """Evaluate the model in the settings' files, writing their metrics and card."""
+    return evaluate(
+        settings.model_file,
+        settings.test_file,
+        settings.metrics_file,
+        settings.model_card_file,
+        rules,
+    )
+
+
 def test_evaluate_scores_the_model_on_the_test_set(
-    trained: Settings, params: Params
+    fitted: Settings, params: Params
 ) -> None:
-    t, card, rules = trained, trained.model_card_file, params.evaluate
-    evaluation = evaluate(t.model_file, t.test_file, t.metrics_file, card, rules)
+    evaluation = evaluate_files(fitted, params.evaluate)
     metrics = evaluation.metrics
 
-    assert json.loads(trained.metrics_file.read_text()) == metrics
+    assert json.loads(fitted.metrics_file.read_text()) == metrics
     assert metrics["test_rows"] == 30
     assert 0.85 <= metrics["accuracy"] <= 1
     assert 0.85 <= metrics["f1_macro"] <= 1
-    text = card.read_text()
+    text = fitted.model_card_file.read_text()
     assert f"- accuracy: {metrics['accuracy']}" in text
     assert "- Classes: setosa, versicolor, virginica" in text
     assert "- C: 1.0" in text
@@ -161,19 +180,14 @@ def test_evaluate_scores_the_model_on_the_test_set(
     assert "- Passes evaluation (min_accuracy): yes" in text
 
 
-def test_a_model_below_the_accuracy_floor_fails_evaluation(
-    trained: Settings, params: Params
-) -> None:
-    t, strict = trained, EvaluateParams(min_accuracy=1.0)
-
-    card = t.model_card_file
-    evaluation = evaluate(t.model_file, t.test_file, t.metrics_file, card, strict)
+def test_a_model_below_the_accuracy_floor_fails_evaluation(fitted: Settings) -> None:
+    evaluation = evaluate_files(fitted, EvaluateParams(min_accuracy=1.0))
 
     assert evaluation.passed is False
-    assert "- Passes evaluation (min_accuracy): no" in card.read_text()
+    card = fitted.model_card_file.read_text()
+    assert "- Passes evaluation (min_accuracy): no" in card
 
 
 def test_a_step_without_its_input_says_what_to_run(settings: Settings) -> None:
     with pytest.raises(ProjectError, match="does not exist: run the earlier"):
-        s, rules = settings, EvaluateParams()
-        evaluate(s.model_file, s.test_file, s.metrics_file, s.model_card_file, rules)
+        evaluate_files(settings, EvaluateParams())

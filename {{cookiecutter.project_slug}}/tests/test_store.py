@@ -1,15 +1,19 @@
 """The prediction stores: one contract, two implementations, and Redis outages."""
 
 import asyncio
+import logging
 import socket
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
 import redis
-from conftest import RedisServer
+from pytest_redis.executor import RedisExecutor
+from servers import redis_url
 
 from {{ cookiecutter.module_name }}.serving.schemas import (
+    EXAMPLE,
     Features,
     StoredPrediction,
 )
@@ -34,14 +38,17 @@ def prediction(label: str = "setosa") -> StoredPrediction:
         label=label,
         probabilities={label: 1.0},
         model_version="abc123",
-        input=Features(
-            sepal_length_cm=5.1,
-            sepal_width_cm=3.5,
-            petal_length_cm=1.4,
-            petal_width_cm=0.2,
-        ),
+        input=Features.model_validate(EXAMPLE),
         created_at="2026-01-01T00:00:00+00:00",
     )
+
+
+async def eventually(condition: object, seconds: float = 10) -> None:
+    """Wait until `condition()` is true, with no other call to the store."""
+    deadline = time.monotonic() + seconds
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "not within the time allowed"
+        await asyncio.sleep(0.05)
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -51,7 +58,7 @@ async def store(
     if request.param == "memory":
         chosen: PredictionStore = MemoryStore(capacity=100)
     else:
-        chosen = RedisStore(request.getfixturevalue("redis_url"), timeout=2)
+        chosen = RedisStore(request.getfixturevalue("shared_redis"), timeout=2)
     yield chosen
     await chosen.close()
 
@@ -79,7 +86,7 @@ async def test_an_unknown_id_reads_as_none(store: PredictionStore) -> None:
 async def test_a_healthy_store_answers_ping(store: PredictionStore) -> None:
     assert await store.ping() is True
     assert store.pending() == 0
-    assert store.failed_writes == 0
+    assert store.failed_writes == store.dropped == 0
 
 
 async def test_the_memory_store_keeps_only_the_newest() -> None:
@@ -93,25 +100,28 @@ async def test_the_memory_store_keeps_only_the_newest() -> None:
     assert store.dropped == 1
 
 
-async def test_redis_keys_expire_when_a_ttl_is_set(redis_url: str) -> None:
-    store = RedisStore(redis_url, timeout=2, ttl_seconds=60)
+@pytest.mark.parametrize("ttl", [60, 0])
+async def test_redis_keys_expire_unless_the_ttl_is_zero(
+    shared_redis: str, ttl: int
+) -> None:
+    store = RedisStore(shared_redis, timeout=2, ttl_seconds=ttl)
     saved = prediction()
 
     await store.save([saved])
 
-    ttl = redis.Redis.from_url(redis_url).ttl(store.key(saved.prediction_id))
-    assert 0 < ttl <= 60
+    left = redis.Redis.from_url(shared_redis).ttl(store.key(saved.prediction_id))
+    assert 0 < left <= 60 if ttl else left == -1  # -1: the key never expires
     await store.close()
 
 
 async def test_an_outage_keeps_predictions_until_redis_is_back(
-    redis_server: RedisServer,
+    private_redis: RedisExecutor,
 ) -> None:
-    store = RedisStore(redis_server.url, timeout=1, retry_after=0)
+    store = RedisStore(redis_url(private_redis), timeout=1, retry_after=0.2)
     before = prediction()
     await store.save([before])
 
-    redis_server.stop()
+    private_redis.stop()
     during = prediction()
     with pytest.raises(StoreUnavailable):
         await store.save([during])
@@ -119,50 +129,60 @@ async def test_an_outage_keeps_predictions_until_redis_is_back(
     assert store.pending() == 1
     assert await store.get(during.prediction_id) == during  # served from the backlog
 
-    redis_server.start()  # a fresh, empty server on the same port
-    after = prediction()
-    await store.save([after])
+    private_redis.start()  # a fresh, empty server on the same port
+    # No new request: the store's writer retries on its own.
+    await eventually(lambda: store.pending() == 0)
 
-    assert store.pending() == 0
     assert store.failed_writes == 1
-    assert await store.get(during.prediction_id) == during
-    assert await store.get(after.prediction_id) == after
+    admin = redis.Redis.from_url(redis_url(private_redis))
+    assert admin.exists(store.key(during.prediction_id)) == 1
     await store.close()
 
 
-async def test_after_a_failure_redis_is_left_alone_for_a_while(
-    redis_server: RedisServer,
+async def test_while_redis_is_down_requests_do_not_wait_for_it(
+    private_redis: RedisExecutor,
 ) -> None:
-    store = RedisStore(redis_server.url, timeout=1, retry_after=3600)
-    redis_server.stop()
-    with pytest.raises(StoreUnavailable, match="write failed"):
+    store = RedisStore(
+        redis_url(private_redis), timeout=1, retry_after=3600, drain_seconds=0
+    )
+    private_redis.stop()
+    with pytest.raises(StoreUnavailable):
         await store.save([prediction()])
-    redis_server.start()
 
+    started = time.monotonic()
     with pytest.raises(StoreUnavailable, match="kept in the backlog"):
         await store.save([prediction()])
 
+    assert time.monotonic() - started < 0.1
     assert store.pending() == 2
     await store.close()
 
 
-async def test_a_full_backlog_counts_what_it_drops(redis_server: RedisServer) -> None:
-    store = RedisStore(redis_server.url, timeout=1, backlog_size=2, retry_after=0)
-    redis_server.stop()
+async def test_a_full_backlog_drops_the_oldest_and_says_so_once(
+    private_redis: RedisExecutor, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = RedisStore(redis_url(private_redis), timeout=1, backlog_size=2)
+    private_redis.stop()
+    saved = [prediction() for _ in range(4)]
 
-    for _ in range(3):
+    for one in saved:
         with pytest.raises(StoreUnavailable):
-            await store.save([prediction()])
-
-    assert store.pending() == 2
-    assert store.dropped == 1
+            await store.save([one])
+    assert (store.pending(), store.dropped) == (2, 2)
+    private_redis.start()
     await store.close()
 
+    admin = redis.Redis.from_url(redis_url(private_redis))
+    written = [admin.exists(store.key(one.prediction_id)) for one in saved]
+    assert written == [0, 0, 1, 1]
+    assert caplog.text.count("backlog of 2 predictions is full") == 1
 
-async def test_concurrent_saves_share_round_trips(redis_server: RedisServer) -> None:
-    store = RedisStore(redis_server.url, timeout=2)
-    admin = redis.Redis.from_url(redis_server.url)
-    admin.config_resetstat()
+
+async def test_concurrent_saves_share_round_trips(
+    private_redis: RedisExecutor,
+) -> None:
+    store = RedisStore(redis_url(private_redis), timeout=2)
+    admin = redis.Redis.from_url(redis_url(private_redis))
     batches = [[prediction()] for _ in range(20)]
 
     await asyncio.gather(*(store.save(batch) for batch in batches))
@@ -170,8 +190,58 @@ async def test_concurrent_saves_share_round_trips(redis_server: RedisServer) -> 
     writes = admin.info("commandstats")["cmdstat_mset"]["calls"]
     assert writes < len(batches)
     for [saved] in batches:
-        assert await store.get(saved.prediction_id) == saved
+        assert admin.exists(store.key(saved.prediction_id)) == 1
     await store.close()
+
+
+async def test_a_stalled_redis_loses_nothing_answered(
+    private_redis: RedisExecutor,
+) -> None:
+    store = RedisStore(redis_url(private_redis), timeout=0.2, retry_after=0.2)
+    admin = redis.Redis.from_url(redis_url(private_redis))
+    batches = [[prediction()] for _ in range(50)]
+
+    admin.client_pause(1000, all=True)
+    outcomes = await asyncio.gather(
+        *(store.save(batch) for batch in batches), return_exceptions=True
+    )
+
+    assert all(o is None or isinstance(o, StoreUnavailable) for o in outcomes)
+    keys = [store.key(saved.prediction_id) for [saved] in batches]
+    await eventually(lambda: admin.exists(*keys) == len(keys))
+    assert store.pending() == 0
+    await store.close()
+
+
+async def test_closing_writes_the_backlog_once_redis_is_back(
+    private_redis: RedisExecutor,
+) -> None:
+    store = RedisStore(redis_url(private_redis), timeout=0.5, retry_after=3600)
+    private_redis.stop()
+    kept = prediction()
+    with pytest.raises(StoreUnavailable):
+        await store.save([kept])
+    private_redis.start()
+
+    await store.close()  # the writer would only retry in an hour
+
+    admin = redis.Redis.from_url(redis_url(private_redis))
+    assert admin.exists(store.key(kept.prediction_id)) == 1
+
+
+async def test_closing_gives_up_after_the_drain_time_and_says_so(
+    private_redis: RedisExecutor, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = RedisStore(redis_url(private_redis), timeout=0.2, drain_seconds=0.5)
+    private_redis.stop()
+    with pytest.raises(StoreUnavailable):
+        await store.save([prediction()])
+
+    started = time.monotonic()
+    await store.close()
+
+    assert time.monotonic() - started < 5
+    assert "1 predictions could not be written to redis" in caplog.text
 
 
 @pytest.fixture
@@ -183,14 +253,38 @@ def silent_server() -> Iterator[str]:
         yield f"redis://127.0.0.1:{server.getsockname()[1]}/0"
 
 
-async def test_a_hung_redis_costs_at_most_the_timeout(silent_server: str) -> None:
-    store = RedisStore(silent_server, timeout=0.2)
+async def test_a_hung_redis_costs_every_caller_at_most_the_timeout(
+    silent_server: str,
+) -> None:
+    store = RedisStore(silent_server, timeout=0.3, drain_seconds=0)
+    started = time.monotonic()
 
-    # The outer limit only stops a broken store from hanging the test suite.
-    async with asyncio.timeout(30):
+    # Ten callers queue behind one write: each waits the timeout at most, not ten.
+    outcomes = await asyncio.gather(
+        *(store.save([prediction()]) for _ in range(10)), return_exceptions=True
+    )
+
+    assert all(isinstance(outcome, StoreUnavailable) for outcome in outcomes)
+    assert time.monotonic() - started < 1.5
+    with pytest.raises(StoreUnavailable):
+        await store.get("any")
+    assert await store.ping() is False
+    await store.close()
+
+
+async def test_an_outage_is_logged_once_and_the_recovery_too(
+    private_redis: RedisExecutor, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    store = RedisStore(redis_url(private_redis), timeout=0.5, retry_after=0.2)
+    private_redis.stop()
+    for _ in range(3):
         with pytest.raises(StoreUnavailable):
             await store.save([prediction()])
-        with pytest.raises(StoreUnavailable):
-            await store.get("any")
-        assert await store.ping() is False
+    private_redis.start()
+
+    await eventually(lambda: store.pending() == 0)
+
+    assert caplog.text.count("redis write failed") == 1
+    assert "redis is back: wrote 3 kept predictions" in caplog.text
     await store.close()

@@ -7,7 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 from mlflow import MlflowClient
 
-from {{ cookiecutter.module_name }} import DISTRIBUTION
+from {{ cookiecutter.module_name }} import DISTRIBUTION, ENV_PREFIX
 from {{ cookiecutter.module_name }}.errors import ProjectError
 from {{ cookiecutter.module_name }}.model import load
 from {{ cookiecutter.module_name }}.params import EvaluateParams, Params
@@ -16,8 +16,6 @@ from {{ cookiecutter.module_name }}.serving.app import create_app
 from {{ cookiecutter.module_name }}.serving.schemas import EXAMPLE
 from {{ cookiecutter.module_name }}.settings import Settings
 from {{ cookiecutter.module_name }}.tracking import CHAMPION
-
-SETOSA = EXAMPLE
 
 
 def run_pipeline(settings: Settings, params: Params) -> str:
@@ -76,9 +74,10 @@ def test_the_api_can_serve_the_champion_from_the_registry(
 
     with TestClient(create_app(remote)) as client:
         info = client.get("/model").json()
-        answer = client.post("/predict", json=SETOSA)
+        answer = client.post("/predict", json=EXAMPLE)
 
     assert info["version"] == f"{DISTRIBUTION}/{champion.version}"
+    assert info["features"] == list(EXAMPLE)
     assert answer.status_code == 200
     assert answer.json()["label"] == "setosa"
 
@@ -87,7 +86,7 @@ def test_a_bad_model_uri_stops_start_up_in_one_line(settings: Settings) -> None:
     remote = settings.model_copy(update={"model_uri": f"models:/{DISTRIBUTION}@nobody"})
 
     app = create_app(remote)
-    unknown = "^MODEL_URI models:/.*@nobody: "
+    unknown = f"^{ENV_PREFIX}MODEL_URI models:/.*@nobody: "
 
     with pytest.raises(ProjectError, match=unknown), TestClient(app):
         pass

@@ -1,0 +1,83 @@
+"""Real servers for the tests: a private redis-server, and the API in its own process.
+
+Both are mirakuru executors (pytest-redis's for Redis), which the benchmark uses too:
+`start()`, `stop()` (SIGTERM, then wait), and `with` to stop them whatever happens.
+"""
+
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import IO
+
+import pytest
+from mirakuru import HTTPExecutor
+from port_for import get_port
+from pytest_redis.executor import RedisExecutor
+
+import {{ cookiecutter.module_name }} as package
+from {{ cookiecutter.module_name }} import ENV_PREFIX
+from {{ cookiecutter.module_name }}.settings import Settings
+
+# The settings that name files and folders: the pipeline's, and so the server's.
+FILE_SETTINGS = ("data_dir", "models_dir", "reports_dir", "params_file", "lock_file")
+
+
+def redis_binary() -> str:
+    """redis-server's path; without one, the test skips locally and fails under CI."""
+    found = shutil.which("redis-server")
+    if found is None:
+        reason = "redis-server is not installed (apt-get install redis-server)"
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason}, and CI must run the Redis tests")
+        pytest.skip(reason)
+    return found
+
+
+def free_port() -> int:
+    port = get_port(None)
+    assert port is not None
+    return port
+
+
+def redis_server(folder: Path) -> RedisExecutor:
+    """A redis-server on a free loopback port, its files in `folder`; not started."""
+    return RedisExecutor(
+        executable=redis_binary(),
+        databases=1,
+        redis_timeout=30,
+        loglevel="warning",
+        host="127.0.0.1",
+        port=free_port(),
+        datadir=folder,
+    )
+
+
+def redis_url(server: RedisExecutor) -> str:
+    return f"redis://{server.host}:{server.port}/0"
+
+
+def environment(settings: Settings) -> dict[str, str]:
+    """The environment variables that give a process the files of `settings`."""
+    return {
+        f"{ENV_PREFIX}{name.upper()}": str(getattr(settings, name))
+        for name in FILE_SETTINGS
+    }
+
+
+def api_server(
+    settings: Settings, log: IO[bytes], **env: str
+) -> tuple[HTTPExecutor, str]:
+    """The project's `serve` command for `settings`' files, on a free port; it is
+    ready once /health answers. `env` adds variables; the output goes to `log`."""
+    port = free_port()
+    server = HTTPExecutor(
+        [sys.executable, "-m", package.__name__, "serve", "--port", str(port)],
+        f"http://127.0.0.1:{port}/health",
+        method="GET",
+        timeout=120,
+        envvars={**os.environ, **environment(settings), **env},
+        stdout=log,
+        stderr=log,
+    )
+    return server, f"http://127.0.0.1:{port}"
