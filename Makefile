@@ -8,6 +8,8 @@ BUILD := build
 DEMO := $(BUILD)/my-ml-project
 # Baked projects find the template environment's uv first.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
+# The API's documented example request, printed by the demo project's own Python.
+export PRINT_EXAMPLE := import json; from my_ml_project.serving.schemas import EXAMPLE; print(json.dumps(EXAMPLE))
 
 .PHONY: help install demo test test-fast lint format docs docs-serve docs-check clean
 
@@ -30,8 +32,8 @@ demo: install ## Bake a default project into build/, install it, train it, serve
 	cd $(DEMO) && { .venv/bin/my-ml-project serve --port 8765 & server=$$!; \
 		trap 'kill $$server' EXIT; \
 		for _ in $$(seq 240); do curl -sf $(DEMO_URL)/health >/dev/null && break; sleep 0.5; done; \
-		curl -sS --fail-with-body $(DEMO_URL)/predict -H 'content-type: application/json' \
-			-d '{"sepal_length_cm": 6.3, "sepal_width_cm": 3.3, "petal_length_cm": 6.0, "petal_width_cm": 2.5}'; \
+		.venv/bin/python -c "$$PRINT_EXAMPLE" | curl -sS --fail-with-body $(DEMO_URL)/predict \
+			-H 'content-type: application/json' --data @-; \
 		echo; }
 
 test: install lint ## The whole suite: lint the template, bake every option, run baked projects' checks
@@ -40,10 +42,11 @@ test: install lint ## The whole suite: lint the template, bake every option, run
 test-fast: install ## The suite without the slow tests that install baked projects
 	$(BIN)/pytest --numprocesses 2 -m "not slow"
 
-lint: install ## Format check, lint and type check the template's own code
+lint: install ## Format check, lint and type check the template and the Python it generates
 	$(BIN)/black --check --quiet tests hooks docs/hooks
 	$(BIN)/flake8 tests hooks docs/hooks
 	$(BIN)/mypy
+	$(BIN)/python tests/lint_baked.py
 
 format: install ## Format the template's own code
 	$(BIN)/black --quiet tests hooks docs/hooks

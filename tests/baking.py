@@ -8,15 +8,57 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
+from port_for import get_port
+
 TEMPLATE = Path(__file__).resolve().parents[1]
 OPTIONS: dict[str, Any] = json.loads((TEMPLATE / "cookiecutter.json").read_text())
-CHOICES = {name: value for name, value in OPTIONS.items() if isinstance(value, list)}
+# The accepted answers of each question that has a fixed set: a list in cookiecutter.json
+# (a menu), or a private `__NAME_choices` list behind a free-text question with a default.
+CHOICES = {
+    name.removeprefix("__").removesuffix("_choices"): value
+    for name, value in OPTIONS.items()
+    if isinstance(value, list) and (name[0] != "_" or name.endswith("_choices"))
+}
+QUESTIONS = [name for name in OPTIONS if not name.startswith("_")]
+
+# Named option sets. Together they give every choice of every option at least once
+# (test_options.py checks that), and they exercise answers that need escaping.
+COMBINATIONS: dict[str, dict[str, str]] = {
+    "defaults": {},
+    "ruff-airflow": {
+        "python_version": CHOICES["python_version"][1],
+        "license": "BSD-3-Clause",
+        "linter": "ruff",
+        "experiment_tracking": "none",
+        "orchestrator": "airflow",
+    },
+    "pip-apache": {
+        "python_version": CHOICES["python_version"][-1],
+        "license": "Apache-2.0",
+        "package_manager": "pip",
+        "experiment_tracking": "none",
+    },
+    "proprietary-quoted": {
+        "project_name": 'Zoë\'s "Fraud" Scoring 🕵️',
+        "description": 'Scores "risky" payments: <fast> & {simple} \\o/ *now* 🎉',
+        "author_name": 'O\'Brien "Ana" \\ Co 🦊',
+        "license": "Proprietary",
+        "package_manager": "pip",
+        "linter": "ruff",
+        "orchestrator": "airflow",
+    },
+}
+
 BIN = Path(sys.executable).parent
 
 
@@ -44,6 +86,27 @@ def cookiecutter(output_dir: Path, **answers: str) -> subprocess.CompletedProces
     )
 
 
+def cookiecutter_prompted(output_dir: Path, replies: list[str]) -> BakedProject:
+    """Answer cookiecutter's questions as a person would, one line per prompt, in order.
+
+    Unlike answers given on the command line, typed answers are not Jinja templates, so
+    `{{` in a description is kept as typed. An empty reply takes the default.
+    """
+    done = subprocess.run(
+        [BIN / "cookiecutter", "--output-dir", output_dir, TEMPLATE],
+        input="\n".join(replies) + "\n" * len(QUESTIONS),
+        capture_output=True,
+        text=True,
+        env=tool_env(),
+        check=False,
+    )
+    if done.returncode != 0:
+        raise AssertionError(f"cookiecutter failed:\n{done.stdout}\n{done.stderr}")
+    [path] = [child for child in output_dir.iterdir() if child.is_dir()]
+    answers = dict(zip(QUESTIONS, replies, strict=False))
+    return BakedProject(path=path, answers={k: v for k, v in answers.items() if v})
+
+
 @dataclass(frozen=True)
 class BakedProject:
     path: Path
@@ -51,8 +114,8 @@ class BakedProject:
 
     def option(self, name: str) -> str:
         """The answer given for `name`, or the template's default."""
-        default = OPTIONS[name]
-        return self.answers.get(name, default[0] if isinstance(default, list) else str(default))
+        default = CHOICES[name][0] if name in CHOICES else str(OPTIONS[name])
+        return self.answers.get(name, default)
 
     def has_file(self, relative: str) -> bool:
         return (self.path / relative).is_file()
@@ -86,6 +149,17 @@ class BakedProject:
             )
         return done.stdout
 
+    @property
+    def module(self) -> str:
+        return self.path.name.replace("-", "_")
+
+    def example(self, python: str = ".venv/bin/python") -> dict[str, float]:
+        """The API's documented example request, read from the installed project."""
+        schemas = f"{self.module}.serving.schemas"
+        code = f"import json; from {schemas} import EXAMPLE; print(json.dumps(EXAMPLE))"
+        example: dict[str, float] = json.loads(self.run(python, "-c", code))
+        return example
+
 
 def bake(output_dir: Path, **answers: str) -> BakedProject:
     """Generate a project; fail the test with cookiecutter's output if that fails."""
@@ -94,3 +168,29 @@ def bake(output_dir: Path, **answers: str) -> BakedProject:
         raise AssertionError(f"cookiecutter failed:\n{done.stdout}\n{done.stderr}")
     [path] = [child for child in output_dir.iterdir() if child.is_dir() and child.name[0] != "."]
     return BakedProject(path=path, answers=answers)
+
+
+def free_port() -> int:
+    port = get_port(None)
+    assert port is not None
+    return port
+
+
+def wait_until(ready: Callable[[], bool], what: str, seconds: float = 30) -> None:
+    """Poll `ready()` until it returns true; fail the test after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while not ready():
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what} was not ready after {seconds} s")
+        time.sleep(0.1)
+
+
+def needed(tool: str, install: str) -> str:
+    """The path of a tool the test needs: skipped without it, except under CI."""
+    found = shutil.which(tool)
+    if found is None:
+        reason = f"{tool} is not installed ({install})"
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason}, and CI must run this test")
+        pytest.skip(reason)
+    return found

@@ -1,14 +1,35 @@
-"""The serving image and the compose file, checked by the linters users' CI would run.
+"""The serving image and the compose file.
 
-No Docker engine is needed: hadolint lints the Dockerfile, and the compose file is
-validated against the Compose specification's JSON schema.
+No container engine runs here, so the Dockerfile is linted with hadolint and the compose
+file validated against the Compose specification; then the image's runtime contract is
+played out for real: its final stage's instructions are read from the Dockerfile and
+carried out on a folder (files copied as `COPY` copies them, owned by root), and the
+server is started as the image's unprivileged user.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import shlex
+import shutil
+import stat
+import subprocess
+import tempfile
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
 import yaml
 
-from baking import BIN, BakedProject
+from baking import BIN, BakedProject, bake, free_port, wait_until
+
+# The build stage installs the project into this virtual environment.
+VENV = "/app/.venv"
+# Readable by every user: a venv whose base interpreter lives under /root is not.
+SYSTEM_PYTHON = "/usr/bin/python3.11"
 
 
 def test_the_dockerfile_passes_hadolint(baked: BakedProject) -> None:
@@ -16,13 +37,12 @@ def test_the_dockerfile_passes_hadolint(baked: BakedProject) -> None:
 
 
 def test_the_image_runs_as_a_non_root_user_with_a_health_check(baked: BakedProject) -> None:
-    dockerfile = baked.read("Dockerfile")
-    final_stage = dockerfile.rsplit("\nFROM ", 1)[1]
+    image = final_stage(baked.read("Dockerfile"))
 
-    assert "USER 10001" in final_stage
-    assert "HEALTHCHECK" in final_stage and "/health" in final_stage
-    assert f"python:{baked.option('python_version')}-slim" in dockerfile
-    assert ("uv.lock" in dockerfile) == (baked.option("package_manager") == "uv")
+    assert image.user == "10001"
+    assert "/health" in " ".join(image.healthcheck)
+    assert f"python:{baked.option('python_version')}-slim" in baked.read("Dockerfile")
+    assert ("uv.lock" in baked.read("Dockerfile")) == (baked.option("package_manager") == "uv")
 
 
 def test_the_compose_file_follows_the_compose_specification(baked: BakedProject) -> None:
@@ -31,10 +51,152 @@ def test_the_compose_file_follows_the_compose_specification(baked: BakedProject)
     )
 
 
-def test_the_api_waits_for_a_healthy_redis(baked: BakedProject) -> None:
+def test_compose_keeps_the_api_local_keyed_and_redis_bounded(baked: BakedProject) -> None:
     services = yaml.safe_load(baked.read("compose.yaml"))["services"]
+    prefix = baked.path.name.replace("-", "_").upper()
 
-    assert services["api"]["depends_on"] == {"redis": {"condition": "service_healthy"}}
-    assert services["api"]["environment"]["REDIS_URL"] == "redis://redis:6379/0"
+    api = services["api"]
+    assert api["depends_on"] == {"redis": {"condition": "service_healthy"}}
+    assert api["environment"]["REDIS_URL"] == "redis://redis:6379/0"
+    assert api["environment"][f"{prefix}_API_KEY"].endswith(":?set it in .env}")
+    assert all(
+        port.startswith("127.0.0.1:") for s in services.values() for port in s.get("ports", [])
+    )
+    command = services["redis"]["command"]
+    assert command[command.index("--maxmemory-policy") + 1] == "volatile-ttl"
     assert "healthcheck" in services["redis"]
     assert ("mlflow" in services) == (baked.option("experiment_tracking") == "mlflow")
+
+
+@dataclass
+class Stage:
+    """The instructions of a Dockerfile stage that the runtime contract depends on."""
+
+    workdir: str = "/"
+    env: dict[str, str] = field(default_factory=dict)
+    copies: list[list[str]] = field(default_factory=list)
+    user: str = "root"
+    command: list[str] = field(default_factory=list)
+    healthcheck: list[str] = field(default_factory=list)
+
+
+def final_stage(dockerfile: str) -> Stage:
+    lines = dockerfile.replace("\\\n", " ").splitlines()
+    instructions = [line.strip() for line in lines if line.strip() and line[0] != "#"]
+    start = max(i for i, line in enumerate(instructions) if line.startswith("FROM "))
+    stage = Stage()
+    for instruction in instructions[start + 1 :]:
+        keyword, _, rest = instruction.partition(" ")
+        if keyword == "WORKDIR":
+            stage.workdir = rest
+        elif keyword == "ENV":
+            stage.env |= dict(part.split("=", 1) for part in shlex.split(rest))
+        elif keyword == "COPY":
+            stage.copies.append(shlex.split(rest))
+        elif keyword == "USER":
+            stage.user = rest
+        elif keyword == "CMD":
+            stage.command = json.loads(rest)
+        elif keyword == "HEALTHCHECK":
+            stage.healthcheck = json.loads(rest.split(" CMD ", 1)[1])
+    return stage
+
+
+def copy_as_docker_does(context: Path, root: Path, stage: Stage, arguments: list[str]) -> None:
+    """`COPY [--chmod=MODE] SRC... DEST`: owned by root, modes kept unless --chmod."""
+    flags = dict(a.removeprefix("--").split("=", 1) for a in arguments if a.startswith("--"))
+    *sources, destination = [a for a in arguments if not a.startswith("--")]
+    if "from" in flags:  # the build stage's venv: built in place by `build_stage`
+        assert sources == [VENV], f"unexpected COPY --from: {arguments}"
+        return
+    target = root / Path(stage.workdir, destination).relative_to("/")
+    target.mkdir(mode=0o755, parents=True, exist_ok=True)
+    for source in sources:
+        copied = target / Path(source).name
+        shutil.copy2(context / source, copied)
+        if "chmod" in flags:
+            copied.chmod(int(flags["chmod"], 8))
+
+
+@pytest.fixture
+def image_root() -> Iterator[Path]:
+    """A folder the image's user can reach (pytest's own tmp folders are root-only)."""
+    root = Path(tempfile.mkdtemp(prefix="image-"))
+    root.chmod(0o755)
+    yield root
+    shutil.rmtree(root)
+
+
+def run_as(uid: str) -> list[str]:
+    """The command prefix that drops to the image's user: root (or sudo) and setpriv."""
+    setpriv = shutil.which("setpriv")
+    sudo = [] if os.geteuid() == 0 else ["sudo", "--non-interactive"]
+    can = setpriv is not None and (
+        not sudo or subprocess.run([*sudo, "true"], capture_output=True).returncode == 0
+    )
+    if not can:
+        reason = "starting the server as the image's user needs setpriv, as root or with sudo"
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason}, and CI must run this test")
+        pytest.skip(reason)
+    return [*sudo, str(setpriv), f"--reuid={uid}", f"--regid={uid}", "--clear-groups"]
+
+
+@pytest.mark.slow
+def test_the_image_serves_as_its_own_user(tmp_path: Path, image_root: Path) -> None:
+    project = bake(tmp_path)
+    stage = final_stage(project.read("Dockerfile"))
+    drop_root = run_as(stage.user)
+    project.run("make", "install")
+    # A cautious umask: the image must not depend on the modes of the build context.
+    project.run("bash", "-c", "umask 077 && make pipeline")
+    assert stat.S_IMODE((project.path / "models/model.joblib").stat().st_mode) == 0o600
+
+    # The build stage: the project and its locked dependencies, no dev tools.
+    venv = image_root / VENV.lstrip("/")
+    project.run(
+        *("uv", "sync", "--locked", "--no-dev", "--no-editable", "--quiet"),
+        UV_PROJECT_ENVIRONMENT=str(venv),
+        UV_PYTHON=SYSTEM_PYTHON,
+    )
+    for copy in stage.copies:
+        copy_as_docker_does(project.path, image_root, stage, copy)
+
+    app = image_root / stage.workdir.lstrip("/")
+    port, prefix = free_port(), project.path.name.replace("-", "_").upper()
+    env = {k: v.replace("/app", str(app)) for k, v in stage.env.items()}
+    env["PATH"] = env["PATH"].replace("$PATH", "/usr/bin:/bin")
+    env |= {"HOME": "/tmp", f"{prefix}_HOST": "127.0.0.1", f"{prefix}_PORT": str(port)}
+    as_the_image = [*drop_root, "env", "-i", *(f"{k}={v}" for k, v in env.items())]
+    server = subprocess.Popen(
+        [*as_the_image, *stage.command],
+        cwd=app,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    probe = [part.replace(":8000/", f":{port}/") for part in stage.healthcheck]
+
+    def healthy() -> bool:
+        assert server.poll() is None, f"the server died:\n{server.communicate()[0]}"
+        checked = subprocess.run([*as_the_image, *probe], cwd=app, capture_output=True)
+        return checked.returncode == 0
+
+    try:
+        wait_until(healthy, "the image's health check", seconds=120)
+        module = prefix.lower()
+        example = (
+            f"import json; from {module}.serving.schemas import EXAMPLE as E; print(json.dumps(E))"
+        )
+        body = project.run(str(venv / "bin/python"), "-c", example).encode()
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/predict",
+            data=body,
+            headers={"content-type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 200
+            assert json.loads(response.read())["label"] == "setosa"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -15,8 +15,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from baking import BIN, TEMPLATE, bake, tool_env
-from conftest import free_port, wait_until
+from baking import BIN, TEMPLATE, bake, free_port, tool_env, wait_until
 
 DOCS = TEMPLATE / "docs"
 CHAPTERS = sorted((DOCS / "chapters").glob("*.md"))

@@ -16,8 +16,7 @@ from typing import Any
 import pytest
 import redis
 
-from baking import BakedProject, bake, tool_env
-from conftest import free_port, wait_until
+from baking import BakedProject, bake, free_port, tool_env, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -32,8 +31,6 @@ INSTALLED = {
         "license": "Proprietary",
     },
 }
-
-SETOSA = ["sepal_length_cm=5.0", "sepal_width_cm=3.4", "petal_length_cm=1.5", "petal_width_cm=0.2"]
 
 
 @pytest.fixture(
@@ -83,7 +80,8 @@ def test_the_pipeline_trains_a_model_that_predicts(installed: BakedProject) -> N
     metrics = json.loads(installed.read("reports/metrics.json"))
     assert metrics["accuracy"] >= 0.85
     command = Path(".venv/bin") / installed.path.name
-    prediction = json.loads(installed.run(str(command), "predict", *SETOSA))
+    arguments = [f"{name}={value}" for name, value in installed.example().items()]
+    prediction = json.loads(installed.run(str(command), "predict", *arguments))
     assert prediction["label"] == "setosa"
 
 
@@ -95,6 +93,58 @@ def test_make_clean_removes_outputs_but_keeps_the_folders(installed: BakedProjec
     assert not installed.has_file("models/model.joblib")
     assert installed.has_file("models/.gitkeep")
     assert installed.has_file("data/raw/.gitkeep")
+
+
+def test_editing_the_data_module_reruns_the_pipeline(installed: BakedProject) -> None:
+    installed.run("make", "pipeline")
+    assert "skipped ingest: up to date" in pipeline_log(installed)
+    dataset = installed.path / "src" / installed.module / "dataset.py"
+    original = dataset.read_text()
+    # As the README says: load your own data in dataset.py. Here, fewer flowers.
+    dataset.write_text(original.replace("    return frame\n", "    return frame.head(120)\n"))
+    try:
+        output = pipeline_log(installed)
+    finally:
+        dataset.write_text(original)
+
+    for step in ("ingest", "prepare", "train", "evaluate"):
+        assert f"\n{step}: " in f"\n{output}", output
+    assert "(120 rows)" in output
+    assert "skipped" not in pipeline_log(installed)  # the original data is back
+
+
+def test_two_pipelines_at_once_run_one_after_the_other(installed: BakedProject) -> None:
+    command = Path(".venv/bin") / installed.path.name
+    runs = [
+        subprocess.Popen(
+            [command, "pipeline", "--force"],
+            cwd=installed.path,
+            env=tool_env(),
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    logs = [run.communicate(timeout=600)[1] for run in runs]
+
+    assert [run.returncode for run in runs] == [0, 0], logs
+    assert sum("another pipeline run is under way" in log for log in logs) == 1, logs
+    lock = json.loads(installed.read("pipeline.lock"))
+    assert set(lock) == {"ingest", "prepare", "train", "evaluate"}
+
+
+def pipeline_log(project: BakedProject) -> str:
+    """What `make pipeline` printed (its steps log to stderr)."""
+    done = subprocess.run(
+        ["make", "pipeline"],
+        cwd=project.path,
+        env=tool_env(),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+    )
+    return done.stdout + done.stderr
 
 
 def http(method: str, url: str, body: object | None = None) -> Any:
@@ -129,8 +179,7 @@ def test_served_predictions_land_in_redis(installed: BakedProject, redis_url: st
 
     try:
         wait_until(answers, "the baked project's API", seconds=120)
-        row = dict(item.split("=") for item in SETOSA)
-        created = http("POST", f"{base}/predict", {k: float(v) for k, v in row.items()})
+        created = http("POST", f"{base}/predict", installed.example())
         stored = http("GET", f"{base}/predictions/{created['prediction_id']}")
     finally:
         server.terminate()

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 import yaml
 
-from baking import CHOICES, OPTIONS, BakedProject
-from conftest import COMBINATIONS
+from baking import CHOICES, COMBINATIONS, OPTIONS, QUESTIONS, TEMPLATE, BakedProject
 
-LEFTOVER_JINJA = re.compile(r"(?<!\$)\{\{|\{%|\{#|cookiecutter\.")
+# `${{` is a GitHub expression and `{{.` a Go template (docker inspect); Jinja is neither.
+LEFTOVER_JINJA = re.compile(r"(?<!\$)\{\{(?!\.)|\{%|\{#|cookiecutter\.")
 
 SOURCE = [
     "__init__.py",
@@ -27,28 +27,34 @@ SOURCE = [
     "files.py",
     "model.py",
     "params.py",
+    "predictor.py",
     "py.typed",
     "settings.py",
+    "tracking.py",
     "pipeline/__init__.py",
     "pipeline/evaluate.py",
     "pipeline/ingest.py",
     "pipeline/prepare.py",
     "pipeline/runner.py",
+    "pipeline/tables.py",
     "pipeline/train.py",
     "serving/__init__.py",
     "serving/app.py",
-    "serving/predictor.py",
+    "serving/deps.py",
+    "serving/routes.py",
     "serving/schemas.py",
     "serving/store.py",
 ]
 TESTS = [
     "conftest.py",
+    "servers.py",
     "test_api.py",
     "test_cli.py",
     "test_files.py",
     "test_params.py",
     "test_pipeline.py",
     "test_runner.py",
+    "test_server.py",
     "test_settings.py",
     "test_steps.py",
     "test_store.py",
@@ -93,7 +99,7 @@ def expected_files(project: BakedProject) -> set[str]:
     if project.option("linter") == "flake8+black":
         files.add(".flake8")
     if project.option("experiment_tracking") == "mlflow":
-        files |= {f"src/{module}/tracking.py", "tests/test_tracking.py"}
+        files.add("tests/test_tracking.py")
     if project.option("orchestrator") == "airflow":
         files |= {f"dags/{module}_pipeline.py", "dags/tests/test_dag.py"}
     folders = {str(parent) for name in files for parent in _parents(name)}
@@ -112,8 +118,14 @@ def test_the_combinations_cover_every_choice() -> None:
 
 
 def test_every_question_has_a_help_text() -> None:
-    questions = {name for name in OPTIONS if not name.startswith("_")}
-    assert set(OPTIONS["__prompts__"]) == questions
+    assert set(OPTIONS["__prompts__"]) == set(QUESTIONS)
+
+
+def test_the_python_question_lists_the_supported_versions() -> None:
+    versions = CHOICES["python_version"]
+    listed = f"{', '.join(versions[:-1])} or {versions[-1]}"
+
+    assert OPTIONS["__prompts__"]["python_version"].endswith(f": {listed}")
 
 
 def test_the_exact_file_set(baked: BakedProject) -> None:
@@ -218,6 +230,7 @@ def test_the_makefile_documents_one_target_per_job(baked: BakedProject) -> None:
         "loadtest",
         "benchmark",
         "docker",
+        "docker-smoke",
         "clean",
     ]
     makefile = baked.read("Makefile")
@@ -277,3 +290,12 @@ def test_no_tracking_means_no_mlflow_anywhere(baked: BakedProject) -> None:
         assert "pyproject.toml" in mentions and "Makefile" in mentions
     else:
         assert mentions == []
+
+
+def test_the_readme_lists_every_question_with_its_choices() -> None:
+    readme = (TEMPLATE / "README.md").read_text(encoding="utf-8")
+    rows = [row for row in readme.splitlines() if row.startswith("| `")]
+
+    for name in QUESTIONS:
+        [row] = [row for row in rows if f"`{name}`" in row]
+        assert all(choice in row for choice in CHOICES.get(name, [])), row

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from baking import BIN, TEMPLATE, BakedProject
+from baking import BIN, CHOICES, TEMPLATE, BakedProject
 
 SHA_PINNED = re.compile(r"[\w.-]+/[\w.-]+(/[\w.-]+)*@[0-9a-f]{40}")
 
@@ -103,8 +103,10 @@ def test_tests_run_on_every_supported_python(baked: BakedProject) -> None:
 
     versions = workflow["jobs"]["test"]["strategy"]["matrix"]["python-version"]
 
-    assert versions == [v for v in ("3.11", "3.12", "3.13") if v >= lowest]
-    assert "redis" in workflow["jobs"]["test"]["services"]
+    supported = CHOICES["python_version"]
+    assert versions == supported[supported.index(lowest) :]
+    [setup] = [s for s in workflow["jobs"]["test"]["steps"] if "setup" in s.get("uses", "")]
+    assert setup["with"]["redis-server"] == "true"
     assert workflow["permissions"] == {"contents": "read"}
     assert workflow["concurrency"]["cancel-in-progress"] is True
 
@@ -114,3 +116,11 @@ def test_dependabot_watches_the_package_manager_actions_and_docker(baked: BakedP
 
     ecosystems = {update["package-ecosystem"] for update in updates}
     assert ecosystems == {baked.option("package_manager"), "github-actions", "docker"}
+
+
+def test_the_docker_job_serves_a_prediction_from_the_image(baked: BakedProject) -> None:
+    workflow = yaml.safe_load(baked.read(".github/workflows/ci.yml"))
+
+    commands = [step.get("run") for step in workflow["jobs"]["docker"]["steps"]]
+
+    assert commands[-3:] == ["make pipeline", "make docker", "make docker-smoke"]
