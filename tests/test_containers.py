@@ -19,6 +19,7 @@ import tempfile
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 from pathlib import Path
 
 import pytest
@@ -111,11 +112,14 @@ def copy_as_docker_does(context: Path, root: Path, stage: Stage, arguments: list
         return
     target = root / Path(stage.workdir, destination).relative_to("/")
     target.mkdir(mode=0o755, parents=True, exist_ok=True)
-    for source in sources:
-        copied = target / Path(source).name
-        shutil.copy2(context / source, copied)
-        if "chmod" in flags:
-            copied.chmod(int(flags["chmod"], 8))
+    for pattern in sources:
+        matches = sorted(context.glob(pattern))
+        assert matches, f"COPY {pattern}: no file matches, and the build would fail"
+        for source in matches:
+            copied = target / source.name
+            shutil.copy2(source, copied)
+            if "chmod" in flags:
+                copied.chmod(int(flags["chmod"], 8))
 
 
 @pytest.fixture
@@ -200,3 +204,49 @@ def test_the_image_serves_as_its_own_user(tmp_path: Path, image_root: Path) -> N
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def manifests(baked: BakedProject) -> dict[str, dict[str, Any]]:
+    """The Kubernetes manifests by kind."""
+    folder = baked.path / "deploy" / "kubernetes"
+    loaded = [yaml.safe_load(path.read_text()) for path in sorted(folder.glob("*.yaml"))]
+    return {manifest["kind"]: manifest for manifest in loaded}
+
+
+def test_the_kubernetes_manifests_pass_the_kubernetes_schemas(baked: BakedProject) -> None:
+    files = sorted(str(path) for path in (baked.path / "deploy" / "kubernetes").glob("*.yaml"))
+
+    assert len(files) == 4
+    baked.run(str(BIN / "kubernetes-validate"), "--strict", *files)
+
+
+def test_the_deployment_runs_the_image_as_its_user_and_probes_health(
+    baked: BakedProject,
+) -> None:
+    found = manifests(baked)
+    prefix = baked.path.name.replace("-", "_").upper()
+    image = final_stage(baked.read("Dockerfile"))
+    pod = found["Deployment"]["spec"]["template"]["spec"]
+    [container] = pod["containers"]
+
+    assert str(pod["securityContext"]["runAsUser"]) == image.user
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert container["ports"][0]["containerPort"] == 8000
+    probes = [container[f"{kind}Probe"]["httpGet"] for kind in ("startup", "readiness", "liveness")]
+    assert {probe["path"] for probe in probes} == {"/health"}
+    [key] = container["env"]
+    assert key["name"] == f"{prefix}_API_KEY" and "secretKeyRef" in key["valueFrom"]
+    [config] = container["envFrom"]
+    assert config["configMapRef"]["name"] == found["ConfigMap"]["metadata"]["name"]
+    assert "REDIS_URL" in found["ConfigMap"]["data"]
+    assert found["HorizontalPodAutoscaler"]["spec"]["scaleTargetRef"]["name"] == (
+        found["Deployment"]["metadata"]["name"]
+    )
+    selector = found["Service"]["spec"]["selector"]
+    assert selector.items() <= pod_labels(found["Deployment"]).items()
+
+
+def pod_labels(deployment: dict[str, Any]) -> dict[str, str]:
+    labels: dict[str, str] = deployment["spec"]["template"]["metadata"]["labels"]
+    return labels

@@ -6,6 +6,7 @@ These tests install dependencies, so they take minutes; `make test-fast` skips t
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import urllib.error
@@ -16,7 +17,7 @@ from typing import Any
 import pytest
 import redis
 
-from baking import BakedProject, bake, free_port, tool_env, wait_until
+from baking import BakedProject, bake, free_port, needed, tool_env, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -203,3 +204,24 @@ def test_the_airflow_dag_runs_the_pipeline(installed: BakedProject) -> None:
     assert "2 passed" in output
     assert installed.has_file("models/model.joblib")
     assert installed.has_file("reports/metrics.json")
+
+
+def test_make_benchmark_times_start_up_and_drives_both_servers_with_wrk(
+    installed: BakedProject,
+) -> None:
+    if installed.answers:
+        pytest.skip("the benchmark is the same for every option: the default project runs it")
+    needed("wrk", "apt-get install wrk")
+    needed("hyperfine", "apt-get install hyperfine")
+    installed.run("make", "pipeline")
+
+    output = installed.run(
+        "make", "benchmark", BENCHMARK_SECONDS="1", BENCHMARK_RUNS="1", timeout=900
+    )
+
+    assert "start-up, whole processes (median of 1 runs, hyperfine)" in output
+    for command in ("--help", "pipeline, nothing changed", "serve, until /health"):
+        assert re.search(rf"^{re.escape(command)}.* \d+\.\d\d s", output, re.M), output
+    assert "client: wrk" in output and "model runtime: onnx" in output
+    assert re.search(r"^single / bare +\d+\.\d\d", output, re.MULTILINE), output
+    assert re.search(r"^batch / single rows +\d+\.\d", output, re.MULTILINE), output

@@ -74,8 +74,13 @@ def test_the_template_workflows_pass_them_too() -> None:
 
 
 def steps(project: BakedProject) -> list[dict[str, str]]:
-    workflow = yaml.safe_load(project.read(".github/workflows/ci.yml"))
-    return [step for job in workflow["jobs"].values() for step in job["steps"]]
+    """Every step of every workflow."""
+    return [
+        step
+        for name in ("ci.yml", "release.yml")
+        for job in yaml.safe_load(project.read(f".github/workflows/{name}"))["jobs"].values()
+        for step in job["steps"]
+    ]
 
 
 def test_every_ci_command_is_a_make_target(baked: BakedProject) -> None:
@@ -109,6 +114,24 @@ def test_tests_run_on_every_supported_python(baked: BakedProject) -> None:
     assert setup["with"]["redis-server"] == "true"
     assert workflow["permissions"] == {"contents": "read"}
     assert workflow["concurrency"]["cancel-in-progress"] is True
+
+
+def test_a_version_tag_releases_with_least_privilege(baked: BakedProject) -> None:
+    workflow = yaml.safe_load(baked.read(".github/workflows/release.yml"))
+    jobs = workflow["jobs"]
+
+    # PyYAML reads the `on:` key as True.
+    assert workflow[True] == {"push": {"tags": ["v*"]}}
+    assert workflow["permissions"] == {}
+    assert jobs["image"]["permissions"]["packages"] == "write"
+    assert jobs["release"]["permissions"] == {"contents": "write"}
+    assert jobs["release"]["needs"] == "image"
+    uses = [step.get("uses", "") for step in jobs["image"]["steps"]]
+    assert any(u.startswith("actions/attest-build-provenance@") for u in uses)
+    assert "make pipeline" in [step.get("run") for step in jobs["image"]["steps"]]
+    [upload] = [s for s in jobs["image"]["steps"] if "upload-artifact" in s.get("uses", "")]
+    assert upload["with"]["path"] == "reports/model_card.md"
+    assert "reports/model_card.md" in baked.run("make", "--dry-run", "release", TAG="v1")
 
 
 def test_dependabot_watches_the_package_manager_actions_and_docker(baked: BakedProject) -> None:

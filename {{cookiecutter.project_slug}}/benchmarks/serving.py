@@ -1,167 +1,199 @@
-"""Benchmark the API against a bare FastAPI endpoint served the same way.
+"""Benchmark the API against a bare FastAPI endpoint, with wrk as the client.
 
-Run with `make benchmark` after `make pipeline`. It starts redis-server (unless
-REDIS_URL is set), then serves, one after the other and twice each, the project's API
-with the Redis store and a bare endpoint that validates the same request and returns a
-fixed answer. It prints requests/s for single-row /predict, rows/s for /predict/batch,
-and the two ratios with their goals. Figures from one run compare with each other only.
-
-Single rows are sent by 16 concurrent clients (many small callers); batches by 4 (a few
-batch jobs, each sending large bodies).
+Run with `make benchmark` after `make pipeline`; it needs wrk and redis-server
+(apt-get install wrk redis-server, or brew install wrk redis). Each server is its own
+uvicorn process with one worker, served the same way (the app factory, no access log):
+the bare endpoint of benchmarks/bare.py, which validates the same request and answers at
+once, and the project's API storing every prediction in a redis-server started for the
+run. wrk, a C client on one thread (the server keeps the other core), drives them in
+turn, bare then API, twice, after a warm-up; the best run of each is kept. It prints
+requests/s with p50 and p99 latency for each endpoint, single-row /predict against the
+bare endpoint, batch rows/s against single-row requests/s, and a warning when wrk used
+most of a core (its figures would then measure the client). Figures of one run compare
+with each other; absolute figures depend on the machine.
 """
 
-import asyncio
-import functools
+import json
 import os
+import re
+import resource
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
-import httpx2
+from mirakuru import HTTPExecutor
+from port_for import get_port
+from pytest_redis.executor import RedisExecutor
 
+from {{ cookiecutter.module_name }} import ENV_PREFIX
 from {{ cookiecutter.module_name }}.errors import ProjectError
-from {{ cookiecutter.module_name }}.model import load as load_model
+from {{ cookiecutter.module_name }}.predictor import Predictor
 from {{ cookiecutter.module_name }}.serving.schemas import EXAMPLE
 from {{ cookiecutter.module_name }}.settings import load_settings
 
-ROW = EXAMPLE
-SINGLE_REQUESTS = 3000
+SECONDS = round(float(os.environ.get("BENCHMARK_SECONDS", "8")))
+SINGLE_CONNECTIONS = 32
 BATCH_ROWS = 1000
-BATCH_REQUESTS = 30
-SINGLE_CLIENTS = 16
-BATCH_CLIENTS = 4
-HERE = Path(__file__).resolve().parent
+BATCH_CONNECTIONS = 4
+PROJECT = Path(__file__).resolve().parents[1]
+PACKAGE = ENV_PREFIX.removesuffix("_").lower()
+
+
+@dataclass(frozen=True)
+class Run:
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    client_cpu: float  # the share of one core that wrk itself used
+
+
+def needed(tool: str) -> str:
+    found = shutil.which(tool)
+    if found is None:
+        raise SystemExit(f"benchmark: {tool} is not installed (apt-get install {tool})")
+    return found
 
 
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def wait_until_up(url: str) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            httpx2.get(url, timeout=1)
-            return
-        except httpx2.TransportError:
-            time.sleep(0.1)
-    raise SystemExit(f"benchmark: nothing answered at {url}")
-
-
-def wait_for_redis(port: int) -> None:
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit(f"benchmark: redis-server did not start on port {port}")
+    port = get_port(None)
+    if port is None:
+        raise SystemExit("benchmark: no free port")
+    return port
 
 
 @contextmanager
-def redis_url() -> Iterator[str]:
-    given = os.environ.get("REDIS_URL")
-    if given:
-        yield given
-        return
-    binary = shutil.which("redis-server")
-    if binary is None:
-        raise SystemExit("benchmark: set REDIS_URL or install redis-server")
-    port = free_port()
+def redis_server() -> Iterator[str]:
     with tempfile.TemporaryDirectory() as folder:
-        server = subprocess.Popen(
-            [binary, "--port", str(port), "--save", "", "--dir", folder],
-            stdout=subprocess.DEVNULL,
+        server = RedisExecutor(
+            executable=needed("redis-server"),
+            databases=1,
+            redis_timeout=30,
+            loglevel="warning",
+            host="127.0.0.1",
+            port=free_port(),
+            datadir=Path(folder),
         )
-        try:
-            wait_for_redis(port)
-            yield f"redis://127.0.0.1:{port}/0"
-        finally:
-            server.terminate()
-            server.wait()
+        with server:
+            yield f"redis://127.0.0.1:{server.port}/0"
 
 
 @contextmanager
-def uvicorn(app: str, env: dict[str, str]) -> Iterator[str]:
+def uvicorn(factory: str, **env: str) -> Iterator[str]:
+    """One uvicorn worker serving `factory` (module:function), ready once it answers."""
     port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", app, "--port", str(port)]
-        + ["--log-level", "warning", "--no-access-log"],
-        env={**os.environ, **env},
-        cwd=HERE.parent,
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        factory,
+        "--port",
+        str(port),
+    ]
+    server = HTTPExecutor(
+        [*command, "--log-level", "warning", "--no-access-log"],
+        f"http://127.0.0.1:{port}/docs",
+        method="GET",
+        timeout=120,
+        cwd=str(PROJECT),
+        envvars={**os.environ, **env},
     )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(f"{base}/docs")
-        yield base
-    finally:
-        server.terminate()
-        server.wait()
+    with server:
+        yield f"http://127.0.0.1:{port}"
 
 
-def rate(
-    path: str, body: object, requests: int, clients: int
-) -> Callable[[str], Coroutine[None, None, float]]:
-    """Measures requests/s for `requests` POSTs from `clients` concurrent clients."""
-    return functools.partial(measure, path, body, requests, clients)
+def milliseconds(text: str) -> float:
+    found = re.fullmatch(r"([\d.]+)(us|ms|s)", text)
+    if found is None:
+        raise SystemExit(f"benchmark: cannot read wrk's latency {text!r}")
+    return float(found[1]) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[found[2]]
 
 
-async def measure(
-    path: str, body: object, requests: int, clients: int, base: str
-) -> float:
-    limits = httpx2.Limits(max_connections=clients)
-    async with httpx2.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
-        remaining = iter(range(requests))
+def wrk(url: str, body: object, connections: int, seconds: int) -> Run:
+    """POST `body` to `url` for `seconds`; stop at any failed request."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
+        script.write(
+            f'wrk.method = "POST"\nwrk.body = {json.dumps(json.dumps(body))}\n'
+            'wrk.headers["Content-Type"] = "application/json"\n'
+        )
+        script.flush()
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        done = subprocess.run(
+            [needed("wrk"), "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
+            + ["-s", script.name, url],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    output = done.stdout
+    if "Non-2xx" in output or "Socket errors" in output:
+        raise SystemExit(f"benchmark: failed requests to {url}\n{output}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", output, re.MULTILINE))
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    if rate is None or set(latency) != {"50", "99"}:
+        raise SystemExit(f"benchmark: cannot read wrk's output\n{output}")
+    p50, p99 = milliseconds(latency["50"]), milliseconds(latency["99"])
+    return Run(float(rate[1]), p50, p99, cpu / seconds)
 
-        async def worker() -> None:
-            for _ in remaining:
-                response = await client.post(path, json=body)
-                response.raise_for_status()
 
-        await warm_up(client, path, body)
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(clients)))
-        return requests / (time.perf_counter() - started)
-
-
-async def warm_up(client: httpx2.AsyncClient, path: str, body: object) -> None:
-    for _ in range(20):
-        (await client.post(path, json=body)).raise_for_status()
+def best(runs: list[Run]) -> Run:
+    return max(runs, key=lambda run: run.requests_per_second)
 
 
 def main() -> None:
     try:
-        load_model(load_settings().model_file)
+        predictor = Predictor.load(load_settings())
     except ProjectError as error:
         raise SystemExit(f"benchmark: {error}") from None
-    results: dict[str, list[float]] = {"bare": [], "single": [], "batch": []}
-    batch = {"rows": [ROW] * BATCH_ROWS}
-    app = "{{ cookiecutter.module_name }}.serving.app:create_app"
-    single_rate = rate("/predict", ROW, SINGLE_REQUESTS, SINGLE_CLIENTS)
-    batch_rate = rate("/predict/batch", batch, BATCH_REQUESTS, BATCH_CLIENTS)
-    with redis_url() as url:
+    batch = {"rows": [EXAMPLE] * BATCH_ROWS}
+    single_row = (EXAMPLE, SINGLE_CONNECTIONS)
+    runs: dict[str, list[Run]] = {"bare": [], "single": [], "batch": []}
+    with redis_server() as redis_url:
         for _ in range(2):
-            with uvicorn("benchmarks.bare:create_app", {}) as base:
-                results["bare"].append(asyncio.run(single_rate(base)))
-            with uvicorn(app, {"REDIS_URL": url}) as base:
-                results["single"].append(asyncio.run(single_rate(base)))
-                results["batch"].append(asyncio.run(batch_rate(base)) * BATCH_ROWS)
-    bare, single, rows = (max(results[name]) for name in ("bare", "single", "batch"))
-    print(f"bare endpoint         {bare:10.0f} requests/s")
-    print(f"/predict (Redis)      {single:10.0f} requests/s")
-    print(f"/predict/batch        {rows:10.0f} rows/s ({BATCH_ROWS} rows a request)")
-    print(f"single / bare         {single / bare:10.2f}   (goal >= 0.6)")
-    print(f"batch / single rows   {rows / single:10.1f}   (goal >= 50)")
+            with uvicorn("benchmarks.bare:create_app") as base:
+                wrk(f"{base}/predict", *single_row, 2)  # warm-up
+                runs["bare"].append(wrk(f"{base}/predict", *single_row, SECONDS))
+            with uvicorn(
+                f"{PACKAGE}.serving.app:create_app", REDIS_URL=redis_url
+            ) as base:
+                wrk(f"{base}/predict", *single_row, 2)
+                runs["single"].append(wrk(f"{base}/predict", *single_row, SECONDS))
+                many = (batch, BATCH_CONNECTIONS, SECONDS)
+                runs["batch"].append(wrk(f"{base}/predict/batch", *many))
+    bare, single, batches = (best(runs[name]) for name in ("bare", "single", "batch"))
+    rows = batches.requests_per_second * BATCH_ROWS
+    runtime = predictor.runtime.name
+    if predictor.runtime_reason:
+        runtime += f" ({predictor.runtime_reason})"
+    print(f"client: wrk, 1 thread, {SINGLE_CONNECTIONS} connections for single rows")
+    print(f"        and {BATCH_CONNECTIONS} for batches of {BATCH_ROWS} rows;")
+    print(f"        best of 2 runs of {SECONDS} s, one uvicorn worker per server")
+    print(f"model runtime: {runtime}")
+    for name, run in [
+        ("bare endpoint", bare),
+        ("/predict, Redis", single),
+        ("/predict/batch", batches),
+    ]:
+        print(
+            f"{name:<20}{run.requests_per_second:10.0f} requests/s"
+            f"   p50 {run.p50_ms:6.2f} ms   p99 {run.p99_ms:6.2f} ms"
+        )
+    ratio = single.requests_per_second / bare.requests_per_second
+    print(f"batch rows          {rows:10.0f} rows/s")
+    print(f"single / bare       {ratio:10.2f}   (goal >= 0.6)")
+    print(
+        f"batch / single rows {rows / single.requests_per_second:10.1f}   (goal >= 50)"
+    )
+    busy = max(run.client_cpu for run in (bare, single, batches))
+    if busy > 0.9:
+        print(f"warning: wrk used {busy:.0%} of a core; the client may be the limit")
 
 
 if __name__ == "__main__":

@@ -4,26 +4,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from pydantic import AliasChoices
 from pytest_redis.executor import RedisExecutor
 from servers import environment, redis_server, redis_url
 
-from {{ cookiecutter.module_name }} import ENV_PREFIX
 from {{ cookiecutter.module_name }}.params import Params, load_params
 from {{ cookiecutter.module_name }}.pipeline import STEPS
 from {{ cookiecutter.module_name }}.settings import Settings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-
-
-def setting_variables() -> set[str]:
-    """Every environment variable that a setting is read from."""
-    names = set()
-    for name, field in Settings.model_fields.items():
-        names.add(f"{ENV_PREFIX}{name.upper()}")
-        if isinstance(field.validation_alias, AliasChoices):
-            names.update(map(str, field.validation_alias.choices))
-    return names
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -36,7 +24,7 @@ def hermetic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     folder = tmp_path_factory.mktemp("workdir")
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(folder)
-        for name in setting_variables():
+        for name in Settings.variables():
             patch.delenv(name, raising=False)
         yield folder
 

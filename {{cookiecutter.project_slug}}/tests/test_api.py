@@ -171,6 +171,7 @@ def test_health_reports_the_memory_store(client: TestClient) -> None:
     health = client.get("/health").json()
 
     assert health["status"] == "ok"
+    assert health["runtime"] == "onnx"
     assert health["store"] == {
         "backend": "memory",
         "reachable": True,
@@ -184,6 +185,7 @@ def test_model_info_shows_version_and_metrics(client: TestClient) -> None:
     info = client.get("/model").json()
 
     assert info["name"] == DISTRIBUTION
+    assert (info["runtime"], info["runtime_reason"]) == ("onnx", None)
     assert info["classes"] == ["setosa", "versicolor", "virginica"]
     assert info["metrics"]["accuracy"] > 0.85
     assert info["params"]["seed"] == 42

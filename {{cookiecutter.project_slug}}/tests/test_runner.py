@@ -86,7 +86,9 @@ def test_a_steps_code_is_its_module_and_what_it_imports() -> None:
 
     assert {"pipeline/ingest.py", "dataset.py", "files.py"} <= set(ingest)
     assert {"pipeline/train.py", "model.py", "tracking.py", "dataset.py"} <= set(train)
-    assert {"pipeline/evaluate.py", "card.py", "model.py"} <= set(evaluate)
+    assert {"pipeline/evaluate.py", "card.py", "model.py", "predictor.py"} <= set(
+        evaluate
+    )
     assert "pipeline/train.py" not in prepare
     assert not any(name.startswith("serving/") for name in evaluate)
 

@@ -15,14 +15,10 @@ from {{ cookiecutter.module_name }}.params import (
     Params,
     PrepareParams,
 )
-from {{ cookiecutter.module_name }}.pipeline.evaluate import (
-    Evaluation,
-    evaluate,
-)
+from {{ cookiecutter.module_name }}.pipeline.evaluate import evaluate
 from {{ cookiecutter.module_name }}.pipeline.ingest import ingest
 from {{ cookiecutter.module_name }}.pipeline.prepare import prepare
 from {{ cookiecutter.module_name }}.pipeline.train import train
-from {{ cookiecutter.module_name }}.serving.schemas import EXAMPLE, Features
 from {{ cookiecutter.module_name }}.settings import Settings
 
 
@@ -46,8 +42,9 @@ def prepared(ingested: Settings, params: Params) -> Settings:
 
 @pytest.fixture
 def fitted(prepared: Settings, params: Params) -> Settings:
-    """Settings whose model file holds a freshly trained model."""
-    train(prepared.train_file, params.train, params.seed).save(prepared.model_file)
+    """Settings whose model file holds a freshly trained model, with its export."""
+    model = train(prepared.train_file, params.train, params.seed)
+    model.export_onnx(prepared.onnx_file).save(prepared.model_file)
     return prepared
 
 
@@ -124,24 +121,6 @@ def test_train_saves_a_model_that_knows_its_features_and_classes(
     assert len(version(fitted.model_file)) == 12
 
 
-def test_trained_model_predicts_a_typical_setosa(fitted: Settings) -> None:
-    model = load(fitted.model_file)
-    [prediction] = model.predict([Features.model_validate(EXAMPLE).model_dump()])
-
-    assert prediction.label == "setosa"
-    assert prediction.probabilities["setosa"] > 0.9
-    assert sum(prediction.probabilities.values()) == pytest.approx(1, abs=1e-5)
-
-
-def test_model_rejects_a_row_with_a_missing_feature(fitted: Settings) -> None:
-    model = load(fitted.model_file)
-
-    with pytest.raises(
-        ProjectError, match="every row needs the feature 'sepal_width_cm'"
-    ):
-        model.predict([{"sepal_length_cm": 5.1}])
-
-
 def test_load_refuses_a_file_that_is_not_a_model(tmp_path: Path) -> None:
     path = tmp_path / "model.joblib"
     joblib.dump({"not": "a model"}, path)
@@ -150,25 +129,15 @@ def test_load_refuses_a_file_that_is_not_a_model(tmp_path: Path) -> None:
         load(path)
 
 
-def evaluate_files(settings: Settings, rules: EvaluateParams) -> Evaluation:
-    """Evaluate the model in the settings' files, writing their metrics and card."""
-    return evaluate(
-        settings.model_file,
-        settings.test_file,
-        settings.metrics_file,
-        settings.model_card_file,
-        rules,
-    )
-
-
 def test_evaluate_scores_the_model_on_the_test_set(
     fitted: Settings, params: Params
 ) -> None:
-    evaluation = evaluate_files(fitted, params.evaluate)
+    evaluation = evaluate(fitted, params.evaluate)
     metrics = evaluation.metrics
 
     assert json.loads(fitted.metrics_file.read_text()) == metrics
     assert metrics["test_rows"] == 30
+    assert metrics["onnx_max_abs_difference"] < 1e-9
     assert 0.85 <= metrics["accuracy"] <= 1
     assert 0.85 <= metrics["f1_macro"] <= 1
     text = fitted.model_card_file.read_text()
@@ -181,7 +150,7 @@ def test_evaluate_scores_the_model_on_the_test_set(
 
 
 def test_a_model_below_the_accuracy_floor_fails_evaluation(fitted: Settings) -> None:
-    evaluation = evaluate_files(fitted, EvaluateParams(min_accuracy=1.0))
+    evaluation = evaluate(fitted, EvaluateParams(min_accuracy=1.0))
 
     assert evaluation.passed is False
     card = fitted.model_card_file.read_text()
@@ -190,4 +159,4 @@ def test_a_model_below_the_accuracy_floor_fails_evaluation(fitted: Settings) -> 
 
 def test_a_step_without_its_input_says_what_to_run(settings: Settings) -> None:
     with pytest.raises(ProjectError, match="does not exist: run the earlier"):
-        evaluate_files(settings, EvaluateParams())
+        evaluate(settings, EvaluateParams())

@@ -12,15 +12,17 @@ import redis
 from pytest_redis.executor import RedisExecutor
 from servers import redis_url
 
+from {{ cookiecutter.module_name }}.serving.redis_store import RedisStore
 from {{ cookiecutter.module_name }}.serving.schemas import (
     EXAMPLE,
     Features,
+    Feedback,
     StoredPrediction,
 )
 from {{ cookiecutter.module_name }}.serving.store import (
+    FeedbackCounts,
     MemoryStore,
     PredictionStore,
-    RedisStore,
     StoreUnavailable,
 )
 
@@ -43,6 +45,11 @@ def prediction(label: str = "setosa") -> StoredPrediction:
     )
 
 
+def records(*predictions: StoredPrediction) -> dict[str, bytes]:
+    """Predictions as the routes hand them to a store: JSON by id."""
+    return {p.prediction_id: p.model_dump_json().encode() for p in predictions}
+
+
 async def eventually(condition: object, seconds: float = 10) -> None:
     """Wait until `condition()` is true, with no other call to the store."""
     deadline = time.monotonic() + seconds
@@ -58,7 +65,12 @@ async def store(
     if request.param == "memory":
         chosen: PredictionStore = MemoryStore(capacity=100)
     else:
-        chosen = RedisStore(request.getfixturevalue("shared_redis"), timeout=2)
+        # A namespace of its own: the feedback counts and the index start empty.
+        chosen = RedisStore(
+            request.getfixturevalue("shared_redis"),
+            timeout=2,
+            namespace=f"test-{uuid.uuid4().hex}",
+        )
     yield chosen
     await chosen.close()
 
@@ -66,7 +78,7 @@ async def store(
 async def test_a_saved_prediction_reads_back_equal(store: PredictionStore) -> None:
     saved = prediction()
 
-    await store.save([saved])
+    await store.save(records(saved))
 
     assert await store.get(saved.prediction_id) == saved
 
@@ -74,7 +86,7 @@ async def test_a_saved_prediction_reads_back_equal(store: PredictionStore) -> No
 async def test_a_batch_is_saved_whole(store: PredictionStore) -> None:
     batch = [prediction(label) for label in ("setosa", "versicolor", "virginica")]
 
-    await store.save(batch)
+    await store.save(records(*batch))
 
     assert [await store.get(p.prediction_id) for p in batch] == batch
 
@@ -89,11 +101,61 @@ async def test_a_healthy_store_answers_ping(store: PredictionStore) -> None:
     assert store.failed_writes == store.dropped == 0
 
 
+def feedback(label: str) -> Feedback:
+    return Feedback(label=label, received_at="2026-01-02T00:00:00+00:00")
+
+
+async def test_feedback_is_kept_with_its_prediction_and_counted(
+    store: PredictionStore,
+) -> None:
+    right, wrong, unjudged = prediction(), prediction(), prediction()
+    await store.save(records(right, wrong, unjudged))
+
+    answered = await store.add_feedback(right.prediction_id, feedback("setosa"))
+    await store.add_feedback(wrong.prediction_id, feedback("virginica"))
+
+    assert answered == right.model_copy(update={"feedback": feedback("setosa")})
+    assert await store.get(right.prediction_id) == answered
+    wrong_read = await store.get(wrong.prediction_id)
+    assert wrong_read is not None and wrong_read.feedback == feedback("virginica")
+    assert await store.get(unjudged.prediction_id) == unjudged
+    assert await store.feedback_counts() == FeedbackCounts(total=2, correct=1)
+
+
+async def test_a_second_feedback_replaces_the_first(store: PredictionStore) -> None:
+    saved = prediction()
+    await store.save(records(saved))
+
+    await store.add_feedback(saved.prediction_id, feedback("virginica"))
+    await store.add_feedback(saved.prediction_id, feedback("setosa"))
+
+    read = await store.get(saved.prediction_id)
+    assert read is not None and read.feedback == feedback("setosa")
+    assert await store.feedback_counts() == FeedbackCounts(total=1, correct=1)
+
+
+async def test_feedback_on_an_unknown_prediction_is_refused(
+    store: PredictionStore,
+) -> None:
+    assert await store.add_feedback("no-such-id", feedback("setosa")) is None
+    assert await store.feedback_counts() == FeedbackCounts()
+
+
+async def test_recent_reads_the_newest_first(store: PredictionStore) -> None:
+    saved = [prediction() for _ in range(5)]
+    for one in saved:
+        await store.save(records(one))
+
+    newest = await store.recent(3)
+
+    assert newest == saved[:-4:-1]
+
+
 async def test_the_memory_store_keeps_only_the_newest() -> None:
     store = MemoryStore(capacity=2)
     first, second, third = prediction(), prediction(), prediction()
 
-    await store.save([first, second, third])
+    await store.save(records(first, second, third))
 
     assert await store.get(first.prediction_id) is None
     assert await store.get(third.prediction_id) == third
@@ -107,7 +169,7 @@ async def test_redis_keys_expire_unless_the_ttl_is_zero(
     store = RedisStore(shared_redis, timeout=2, ttl_seconds=ttl)
     saved = prediction()
 
-    await store.save([saved])
+    await store.save(records(saved))
 
     left = redis.Redis.from_url(shared_redis).ttl(store.key(saved.prediction_id))
     assert 0 < left <= 60 if ttl else left == -1  # -1: the key never expires
@@ -119,12 +181,12 @@ async def test_an_outage_keeps_predictions_until_redis_is_back(
 ) -> None:
     store = RedisStore(redis_url(private_redis), timeout=1, retry_after=0.2)
     before = prediction()
-    await store.save([before])
+    await store.save(records(before))
 
     private_redis.stop()
     during = prediction()
     with pytest.raises(StoreUnavailable):
-        await store.save([during])
+        await store.save(records(during))
     assert await store.ping() is False
     assert store.pending() == 1
     assert await store.get(during.prediction_id) == during  # served from the backlog
@@ -147,11 +209,11 @@ async def test_while_redis_is_down_requests_do_not_wait_for_it(
     )
     private_redis.stop()
     with pytest.raises(StoreUnavailable):
-        await store.save([prediction()])
+        await store.save(records(prediction()))
 
     started = time.monotonic()
     with pytest.raises(StoreUnavailable, match="kept in the backlog"):
-        await store.save([prediction()])
+        await store.save(records(prediction()))
 
     assert time.monotonic() - started < 0.1
     assert store.pending() == 2
@@ -167,7 +229,7 @@ async def test_a_full_backlog_drops_the_oldest_and_says_so_once(
 
     for one in saved:
         with pytest.raises(StoreUnavailable):
-            await store.save([one])
+            await store.save(records(one))
     assert (store.pending(), store.dropped) == (2, 2)
     private_redis.start()
     await store.close()
@@ -185,9 +247,9 @@ async def test_concurrent_saves_share_round_trips(
     admin = redis.Redis.from_url(redis_url(private_redis))
     batches = [[prediction()] for _ in range(20)]
 
-    await asyncio.gather(*(store.save(batch) for batch in batches))
+    await asyncio.gather(*(store.save(records(*batch)) for batch in batches))
 
-    writes = admin.info("commandstats")["cmdstat_mset"]["calls"]
+    writes = admin.info("commandstats")["cmdstat_evalsha"]["calls"]
     assert writes < len(batches)
     for [saved] in batches:
         assert admin.exists(store.key(saved.prediction_id)) == 1
@@ -203,7 +265,7 @@ async def test_a_stalled_redis_loses_nothing_answered(
 
     admin.client_pause(1000, all=True)
     outcomes = await asyncio.gather(
-        *(store.save(batch) for batch in batches), return_exceptions=True
+        *(store.save(records(*batch)) for batch in batches), return_exceptions=True
     )
 
     assert all(o is None or isinstance(o, StoreUnavailable) for o in outcomes)
@@ -220,7 +282,7 @@ async def test_closing_writes_the_backlog_once_redis_is_back(
     private_redis.stop()
     kept = prediction()
     with pytest.raises(StoreUnavailable):
-        await store.save([kept])
+        await store.save(records(kept))
     private_redis.start()
 
     await store.close()  # the writer would only retry in an hour
@@ -235,7 +297,7 @@ async def test_closing_gives_up_after_the_drain_time_and_says_so(
     store = RedisStore(redis_url(private_redis), timeout=0.2, drain_seconds=0.5)
     private_redis.stop()
     with pytest.raises(StoreUnavailable):
-        await store.save([prediction()])
+        await store.save(records(prediction()))
 
     started = time.monotonic()
     await store.close()
@@ -261,7 +323,7 @@ async def test_a_hung_redis_costs_every_caller_at_most_the_timeout(
 
     # Ten callers queue behind one write: each waits the timeout at most, not ten.
     outcomes = await asyncio.gather(
-        *(store.save([prediction()]) for _ in range(10)), return_exceptions=True
+        *(store.save(records(prediction())) for _ in range(10)), return_exceptions=True
     )
 
     assert all(isinstance(outcome, StoreUnavailable) for outcome in outcomes)
@@ -280,7 +342,7 @@ async def test_an_outage_is_logged_once_and_the_recovery_too(
     private_redis.stop()
     for _ in range(3):
         with pytest.raises(StoreUnavailable):
-            await store.save([prediction()])
+            await store.save(records(prediction()))
     private_redis.start()
 
     await eventually(lambda: store.pending() == 0)

@@ -4,6 +4,7 @@ import shutil
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from .files import atomic_path
 from .model import TrainedModel
@@ -23,8 +24,23 @@ def git_commit() -> str:
     return done.stdout.strip() if done.returncode == 0 else "unknown (no commit yet)"
 
 
+def serving(model: TrainedModel, parity: dict[str, Any] | None) -> str:
+    """Say which runtime will serve the model, and why."""
+    if parity is None:
+        return f"scikit-learn: no ONNX export ({model.onnx_error or 'not found'})"
+    gap, tolerance = parity["max_abs_difference"], parity["tolerance"]
+    check = f"probabilities differ by {gap:.3g}, tolerance {tolerance:g}"
+    if parity["passed"]:
+        return f"ONNX Runtime ({check})"
+    return f"scikit-learn: the ONNX export fails its check ({check})"
+
+
 def write_model_card(
-    model: TrainedModel, metrics: dict[str, float], passed: bool, path: Path
+    model: TrainedModel,
+    metrics: dict[str, float],
+    passed: bool,
+    parity: dict[str, Any] | None,
+    path: Path,
 ) -> None:
     lines = [
         "# Model card",
@@ -47,6 +63,10 @@ def write_model_card(
         "",
         *[f"- {name}: {value}" for name, value in sorted(metrics.items())],
         f"- Passes evaluation (min_accuracy): {'yes' if passed else 'no'}",
+        "",
+        "## Serving",
+        "",
+        f"- Runtime: {serving(model, parity)}",
         "",
     ]
     with atomic_path(path) as temporary:

@@ -25,6 +25,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain help: formatting it with rich takes longer than the rest of `--help`.
+    rich_markup_mode=None,
 )
 
 P = ParamSpec("P")
@@ -99,11 +101,21 @@ def predict(
     from .settings import load_settings
 
     predictor = Predictor.load(load_settings())
-    [prediction] = predictor.predict(
-        [parse_features(features, predictor.model.features)]
-    )
+    [prediction] = predictor.predict([parse_features(features, predictor.features)])
     result = {"label": prediction.label, "probabilities": prediction.probabilities}
     typer.echo(json.dumps(result))
+
+
+@app.command()
+@one_line_errors
+def monitor() -> None:
+    """Compare the most recent stored predictions with the training data (drift)."""
+    from .monitoring.report import monitor as write_report
+    from .params import load_params
+    from .settings import load_settings
+
+    settings = load_settings()
+    typer.echo(write_report(settings, load_params(settings.params_file)))
 
 
 def parse_features(pairs: Sequence[str], names: Sequence[str]) -> dict[str, float]:
@@ -167,7 +179,8 @@ def serve(
         workers=workers,
         log_config=log_config,
         log_level=settings.log_level.lower(),
-        # Each worker imports scikit-learn before it can answer uvicorn's health
-        # check: on a small machine that takes longer than the default 5 s.
-        timeout_worker_healthcheck=60,
+        # A worker answers uvicorn's health check once it has imported the app and
+        # loaded the model: 2 s on a 2-core machine, twice that with workers starting
+        # side by side. The default, 5 s, leaves too little room on a busy machine.
+        timeout_worker_healthcheck=10,
     )

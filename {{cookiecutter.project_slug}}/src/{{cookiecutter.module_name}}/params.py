@@ -26,6 +26,21 @@ class EvaluateParams(_Section):
     # A model below this test accuracy fails evaluation: it is reported as failing and
     # is not promoted (with experiment tracking, not made the registry's champion).
     min_accuracy: float = Field(default=0.9, ge=0, le=1)
+    # The ONNX export serves only if its probabilities differ from the model's by less.
+    onnx_tolerance: float = Field(default=1e-6, ge=0)
+
+
+class MonitorParams(_Section):
+    # The drift report reads this many of the most recent stored predictions...
+    window: int = Field(default=1000, ge=1)
+    # ...and refuses to judge drift from fewer than this.
+    min_predictions: int = Field(default=30, ge=2)
+    # A feature drifts when the two-sample Kolmogorov-Smirnov test rejects "same
+    # distribution" at this level and its population stability index reaches
+    # `min_psi`: the test alone flags tiny shifts in large windows, and the index
+    # alone is noisy in small ones.
+    p_value: float = Field(default=0.01, gt=0, lt=1)
+    min_psi: float = Field(default=0.1, ge=0)
 
 
 class Params(_Section):
@@ -33,6 +48,7 @@ class Params(_Section):
     prepare: PrepareParams = PrepareParams()
     train: TrainParams = TrainParams()
     evaluate: EvaluateParams = EvaluateParams()
+    monitor: MonitorParams = MonitorParams()
 
 
 def load_params(path: Path) -> Params:

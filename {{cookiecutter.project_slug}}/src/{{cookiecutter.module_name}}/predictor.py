@@ -1,36 +1,179 @@
-"""The model that answers predictions, for the command line and the HTTP API alike."""
+"""The model that answers predictions, for the command line and the HTTP API alike.
+
+The pipeline's model is served by ONNX Runtime when train exported it and evaluate found
+that the export gives the model's own probabilities (`reports/onnx_parity.json`): it
+answers a row in microseconds, where scikit-learn spends most of a call checking its
+input. Otherwise, and for a model from the registry, scikit-learn answers; the reason is
+logged, and shown by /model and /health.
+"""
 
 import json
+import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from itertools import chain
+from operator import itemgetter
+from pathlib import Path
+from typing import Any, Protocol
 
-import sklearn
+import numpy as np
 
-from .model import Prediction, ServedModel, load, version
+from .errors import ProjectError
+from .files import digest
+from .model import ONNX_INPUT, ONNX_PROBABILITIES, ServedModel, load, version
 from .settings import Settings
 from .tracking import registered_model
 
+log = logging.getLogger(__name__)
 
+
+@dataclass(frozen=True)
+class Prediction:
+    label: str
+    probabilities: dict[str, float]
+
+
+class Runtime(Protocol):
+    name: str
+
+    def probabilities(self, matrix: np.ndarray) -> np.ndarray: ...
+
+
+class OnnxRuntime:
+    """An ONNX model run by ONNX Runtime, on one thread: worker processes add cores."""
+
+    name = "onnx"
+
+    def __init__(self, path: Path) -> None:
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = options.inter_op_num_threads = 1
+        self.session = onnxruntime.InferenceSession(
+            path, options, providers=["CPUExecutionProvider"]
+        )
+        self.metadata: dict[str, str] = self.session.get_modelmeta().custom_metadata_map
+        outputs = [output.name for output in self.session.get_outputs()]
+        self.output = outputs.index(ONNX_PROBABILITIES)
+
+    def probabilities(self, matrix: np.ndarray) -> np.ndarray:
+        # Asking for every output is cheaper per call than naming one.
+        return np.asarray(self.session.run(None, {ONNX_INPUT: matrix})[self.output])
+
+
+class EstimatorRuntime:
+    """A scikit-learn estimator (or anything else with predict_proba)."""
+
+    name = "scikit-learn"
+
+    def __init__(self, estimator: Any) -> None:
+        import sklearn
+
+        self.estimator = estimator
+        self.config = sklearn.config_context
+
+    def probabilities(self, matrix: np.ndarray) -> np.ndarray:
+        # Callers check their input (the API's schema refuses NaN and infinity), so
+        # scikit-learn's own finiteness check is skipped.
+        with self.config(assume_finite=True):
+            return np.asarray(self.estimator.predict_proba(matrix))
+
+
+@dataclass(frozen=True)
 class Predictor:
-    """A trained model ready to answer, with the facts /model shows about it."""
+    """A model ready to answer, with the facts /model shows about it."""
 
-    def __init__(self, served: ServedModel) -> None:
-        self.model, self.version, self.metrics = served
+    runtime: Runtime
+    version: str
+    features: tuple[str, ...]
+    classes: tuple[str, ...]
+    trained_at: str
+    params: dict[str, Any]
+    metrics: dict[str, float]
+    # Why scikit-learn answers rather than ONNX Runtime (None when ONNX does).
+    runtime_reason: str | None = None
 
     @classmethod
     def load(cls, settings: Settings) -> "Predictor":
         """Load the registered model when MODEL_URI is set, else the pipeline's."""
-        return cls(registered_model(settings) or pipeline_model(settings))
+        registered = registered_model(settings)
+        if registered is not None:
+            return cls.from_estimator(registered, "a registered model")
+        model_version = version(settings.model_file)
+        metrics_file = settings.metrics_file
+        metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}
+        refusal = onnx_refusal(settings)
+        if refusal is None:
+            runtime = OnnxRuntime(settings.onnx_file)
+            facts = {key: json.loads(value) for key, value in runtime.metadata.items()}
+            return cls(
+                runtime,
+                model_version,
+                tuple(facts["features"]),
+                tuple(facts["classes"]),
+                facts["trained_at"],
+                facts["params"],
+                metrics,
+            )
+        model = load(settings.model_file)
+        reason = f"no ONNX export: {model.onnx_error}" if model.onnx_error else refusal
+        return cls.from_estimator(ServedModel(model, model_version, metrics), reason)
+
+    @classmethod
+    def from_estimator(cls, served: ServedModel, reason: str) -> "Predictor":
+        log.warning("scikit-learn answers predictions: %s", reason)
+        model = served.model
+        return cls(
+            EstimatorRuntime(model.estimator),
+            served.version,
+            model.features,
+            model.classes,
+            model.trained_at,
+            model.params,
+            served.metrics,
+            reason,
+        )
+
+    def matrix(self, rows: Sequence[Mapping[str, float]]) -> np.ndarray:
+        """Return the rows as a float matrix, in the order of the model's features."""
+        names = self.features
+        # itemgetter of one name returns a value, of several a tuple.
+        pick = itemgetter(*names) if len(names) > 1 else lambda row: (row[names[0]],)
+        values = map(pick, rows)
+        try:
+            flat = np.fromiter(chain.from_iterable(values), np.float64)
+        except KeyError as missing:
+            raise ProjectError(f"every row needs the feature {missing}") from None
+        return flat.reshape(len(rows), len(self.features))
+
+    def answer(self, matrix: np.ndarray) -> tuple[list[str], list[list[float]]]:
+        """Return each row's label and class probabilities, in one vectorised call."""
+        probabilities = self.runtime.probabilities(matrix).round(6)
+        labels = [self.classes[i] for i in probabilities.argmax(axis=1).tolist()]
+        return labels, probabilities.tolist()
 
     def predict(self, rows: Sequence[Mapping[str, float]]) -> list[Prediction]:
-        """Predict all rows in one vectorised call."""
-        # Callers check their input (the API's schema refuses NaN and infinity), so
-        # scikit-learn's own finiteness check is skipped.
-        with sklearn.config_context(assume_finite=True):
-            return self.model.predict(rows)
+        """Predict rows of named features."""
+        labels, probabilities = self.answer(self.matrix(rows))
+        return [
+            Prediction(label, dict(zip(self.classes, row, strict=True)))
+            for label, row in zip(labels, probabilities, strict=True)
+        ]
 
 
-def pipeline_model(settings: Settings) -> ServedModel:
-    """Load the pipeline's model file, with the metrics evaluate wrote (if it ran)."""
-    model_file, metrics_file = settings.model_file, settings.metrics_file
-    metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}
-    return ServedModel(load(model_file), version(model_file), metrics)
+def onnx_refusal(settings: Settings) -> str | None:
+    """Say why the ONNX export may not serve the pipeline's model; None if it may."""
+    parity_file = settings.onnx_parity_file
+    if not settings.onnx_file.is_file():
+        return "no ONNX export: run train"
+    if not parity_file.is_file():
+        return "the ONNX export is not checked yet: run evaluate"
+    parity = json.loads(parity_file.read_text())
+    if parity["onnx_sha256"] != digest(settings.onnx_file):
+        return "the ONNX export changed since evaluate checked it: run evaluate"
+    if not parity["passed"]:
+        return (
+            "the ONNX export fails its parity check: probabilities differ by up to"
+            f" {parity['max_abs_difference']:.3g}, not under {parity['tolerance']:g}"
+        )
+    return None

@@ -43,6 +43,9 @@ class Settings(TrackingSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     # When set, every endpoint but /health and /docs needs `Authorization: Bearer KEY`.
     api_key: SecretStr | None = None
+    # Let anyone who reaches the server read /metrics, even with an API key set (for a
+    # Prometheus that scrapes from inside the same private network).
+    metrics_public: bool = False
 
     # Where predictions are stored: Redis when a URL is set, else a bounded dict in
     # the server's memory (one server process only).
@@ -59,6 +62,16 @@ class Settings(TrackingSettings):
     store_backlog_size: int = Field(default=10_000, ge=0)
     # At shutdown, how long the server keeps trying to write that backlog.
     store_drain_seconds: float = Field(default=5.0, ge=0)
+
+    @classmethod
+    def variables(cls) -> set[str]:
+        """Return every environment variable that a setting is read from."""
+        names = set()
+        for name, field in cls.model_fields.items():
+            names.add(f"{ENV_PREFIX}{name.upper()}")
+            if isinstance(field.validation_alias, AliasChoices):
+                names.update(str(choice) for choice in field.validation_alias.choices)
+        return names
 
     @property
     def raw_data_file(self) -> Path:
@@ -77,12 +90,28 @@ class Settings(TrackingSettings):
         return self.models_dir / "model.joblib"
 
     @property
+    def onnx_file(self) -> Path:
+        return self.models_dir / "model.onnx"
+
+    @property
     def metrics_file(self) -> Path:
         return self.reports_dir / "metrics.json"
 
     @property
     def model_card_file(self) -> Path:
         return self.reports_dir / "model_card.md"
+
+    @property
+    def onnx_parity_file(self) -> Path:
+        return self.reports_dir / "onnx_parity.json"
+
+    @property
+    def monitoring_file(self) -> Path:
+        return self.reports_dir / "monitoring.json"
+
+    @property
+    def monitoring_page(self) -> Path:
+        return self.reports_dir / "monitoring.html"
 
 
 def load_settings() -> Settings:

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 # Before MLflow is imported: no usage data leaves the machine unless a user opts in.
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
+# The packages this module imports when it tracks: start-up never loads them.
+IMPORTS = ("mlflow",)
 CHAMPION = "champion"
 FEATURES_TAG = "features"
 
@@ -58,14 +60,18 @@ def connect(settings: TrackingSettings) -> None:
     mlflow.set_experiment(DISTRIBUTION)
 
 
-def log_training(model: "TrainedModel", settings: TrackingSettings) -> "TrainedModel":
-    """Log the parameters and the model, register it; return it with its run id."""
+def log_training(
+    model: "TrainedModel", settings: TrackingSettings, onnx_file: Path
+) -> "TrainedModel":
+    """Log the parameters and the model (with its ONNX export), register it; return it
+    with its run id."""
     import mlflow
+    import numpy as np
     import sklearn
     from mlflow.models import infer_signature
 
     connect(settings)
-    example = model.matrix([dict.fromkeys(model.features, 1.0)])
+    example = np.ones((1, len(model.features)))
     signature = infer_signature(example, model.estimator.predict_proba(example))
     with mlflow.start_run() as run:
         mlflow.log_params(model.params)
@@ -80,6 +86,8 @@ def log_training(model: "TrainedModel", settings: TrackingSettings) -> "TrainedM
             pip_requirements=[f"scikit-learn=={sklearn.__version__}"],
             registered_model_name=DISTRIBUTION,
         )
+        if model.onnx_error is None:
+            mlflow.log_artifact(str(onnx_file), artifact_path="onnx")
     return replace(model, run_id=run.info.run_id)
 
 

@@ -1,16 +1,19 @@
-"""Evaluate: score the saved model on the held-out test set; write its model card."""
+"""Evaluate: score the saved model on the held-out test set, check its ONNX export
+against it, and write the metrics and the model card."""
 
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
+import numpy as np
 from sklearn.metrics import accuracy_score, f1_score
 
 from ..card import write_model_card
 from ..dataset import FEATURES, TARGET
-from ..files import write_json
+from ..files import digest, write_json
 from ..model import TrainedModel
 from ..model import load as load_model
 from ..params import EvaluateParams, Params
+from ..predictor import OnnxRuntime
 from ..settings import Settings
 from ..tracking import log_evaluation
 from .tables import read_table
@@ -20,42 +23,61 @@ class Evaluation(NamedTuple):
     model: TrainedModel
     metrics: dict[str, float]
     passed: bool
+    parity: dict[str, Any] | None  # the ONNX export's check; None without an export
 
 
-def evaluate(
-    model_file: Path,
-    test_file: Path,
-    metrics_file: Path,
-    card_file: Path,
-    params: EvaluateParams,
-) -> Evaluation:
-    """Write accuracy and macro F1 on the test set, and the model card."""
-    model = load_model(model_file)
-    frame = read_table(test_file, [*FEATURES, TARGET])
-    predicted = model.estimator.predict(frame[list(FEATURES)].to_numpy())
+def onnx_parity(
+    model: TrainedModel, onnx_file: Path, matrix: np.ndarray, tolerance: float
+) -> dict[str, Any] | None:
+    """Compare the export's probabilities with the model's on `matrix`."""
+    if model.onnx_error is not None or not onnx_file.is_file():
+        return None
+    expected = model.estimator.predict_proba(matrix)
+    exported = OnnxRuntime(onnx_file).probabilities(matrix)
+    difference = float(np.abs(expected - exported).max())
+    return {
+        "onnx_sha256": digest(onnx_file),
+        "max_abs_difference": difference,
+        "tolerance": tolerance,
+        "passed": difference < tolerance,
+    }
+
+
+def evaluate(settings: Settings, params: EvaluateParams) -> Evaluation:
+    """Write accuracy and macro F1 on the test set, the ONNX check, the model card."""
+    model = load_model(settings.model_file)
+    frame = read_table(settings.test_file, [*FEATURES, TARGET])
+    matrix = frame[list(FEATURES)].to_numpy()
+    predicted = model.estimator.predict(matrix)
     actual = frame[TARGET]
     metrics = {
         "accuracy": round(float(accuracy_score(actual, predicted)), 6),
         "f1_macro": round(float(f1_score(actual, predicted, average="macro")), 6),
         "test_rows": len(frame),
     }
+    parity = onnx_parity(model, settings.onnx_file, matrix, params.onnx_tolerance)
+    if parity is None:
+        settings.onnx_parity_file.unlink(missing_ok=True)
+    else:
+        metrics["onnx_max_abs_difference"] = parity["max_abs_difference"]
+        write_json(parity, settings.onnx_parity_file)
     passed = metrics["accuracy"] >= params.min_accuracy
-    write_json(metrics, metrics_file)
-    write_model_card(model, metrics, passed, card_file)
-    return Evaluation(model, metrics, passed)
+    write_json(metrics, settings.metrics_file)
+    write_model_card(model, metrics, passed, parity, settings.model_card_file)
+    return Evaluation(model, metrics, passed, parity)
 
 
 def run(settings: Settings, params: Params) -> str:
-    model, metrics, passed = evaluate(
-        settings.model_file,
-        settings.test_file,
-        settings.metrics_file,
-        settings.model_card_file,
-        params.evaluate,
-    )
+    model, metrics, passed, parity = evaluate(settings, params.evaluate)
     log_evaluation(model, metrics, passed, settings.model_card_file, settings)
     verdict = "passes" if passed else "FAILS"
+    if parity is None:
+        onnx = "no ONNX export"
+    elif parity["passed"]:
+        onnx = "the ONNX export matches"
+    else:
+        onnx = "the ONNX export does NOT match: scikit-learn will serve"
     return (
         f"accuracy {metrics['accuracy']:.3f}, f1_macro {metrics['f1_macro']:.3f}"
-        f" ({verdict} min_accuracy {params.evaluate.min_accuracy})"
+        f" ({verdict} min_accuracy {params.evaluate.min_accuracy}); {onnx}"
     )

@@ -1,4 +1,5 @@
-"""What the routes receive: the model and the store of this app, and the key guard.
+"""What the routes receive: this app's model, store, predictions and metrics, and the
+key guard.
 
 Every dependency is async, so FastAPI calls it on the event loop instead of handing
 each request to a worker thread.
@@ -14,6 +15,8 @@ from pydantic import SecretStr
 
 from .. import ENV_PREFIX
 from ..predictor import Predictor
+from .metrics import Metrics
+from .predictions import Predictions
 from .store import PredictionStore
 
 
@@ -22,12 +25,24 @@ async def get_predictor(request: Request) -> Predictor:
     return predictor
 
 
+async def get_predictions(request: Request) -> Predictions:
+    predictions: Predictions = request.app.state.predictions
+    return predictions
+
+
+async def get_metrics(request: Request) -> Metrics:
+    metrics: Metrics = request.app.state.metrics
+    return metrics
+
+
 async def get_store(request: Request) -> PredictionStore:
     store: PredictionStore = request.app.state.store
     return store
 
 
 PredictorDep = Annotated[Predictor, Depends(get_predictor)]
+PredictionsDep = Annotated[Predictions, Depends(get_predictions)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 StoreDep = Annotated[PredictionStore, Depends(get_store)]
 
 bearer = HTTPBearer(auto_error=False, description=f"The key in {ENV_PREFIX}API_KEY.")

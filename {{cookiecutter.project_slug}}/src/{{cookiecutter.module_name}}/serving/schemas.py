@@ -3,7 +3,6 @@
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
-from pydantic.config import JsonDict
 
 # Larger batches get a 422 naming this limit; split them client-side.
 MAX_BATCH_ROWS = 1000
@@ -11,7 +10,7 @@ MAX_BATCH_ROWS = 1000
 Centimetres = Annotated[float, Field(gt=0, le=100, allow_inf_nan=False)]
 
 # A typical setosa: the request example in the OpenAPI documentation, tests, benchmarks.
-EXAMPLE: JsonDict = {
+EXAMPLE: dict[str, float] = {
     "sepal_length_cm": 5.1,
     "sepal_width_cm": 3.5,
     "petal_length_cm": 1.4,
@@ -22,7 +21,9 @@ EXAMPLE: JsonDict = {
 class Features(BaseModel):
     """One flower's measurements, in centimetres (the model's input)."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [EXAMPLE]})
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [dict(EXAMPLE)]}
+    )
 
     sepal_length_cm: Centimetres
     sepal_width_cm: Centimetres
@@ -43,11 +44,30 @@ class PredictionOut(BaseModel):
     model_version: str
 
 
+class FeedbackIn(BaseModel):
+    """The true label of a prediction, once it is known."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"label": "setosa"}]}
+    )
+
+    label: str = Field(
+        min_length=1, max_length=200, description="One of the model's classes (/model)"
+    )
+
+
+class Feedback(BaseModel):
+    label: str
+    received_at: str
+
+
 class StoredPrediction(PredictionOut):
-    """A prediction as the store keeps it: the answer plus its input and time."""
+    """A prediction as the store keeps it: the answer, its input and time, and the
+    true label when feedback has arrived."""
 
     input: Features
     created_at: str
+    feedback: Feedback | None = None
 
 
 class BatchOut(BaseModel):
@@ -62,6 +82,10 @@ class ModelInfo(BaseModel):
     classes: list[str]
     params: dict[str, float | int | str]
     metrics: dict[str, float]
+    runtime: str = Field(description="onnx, or scikit-learn")
+    runtime_reason: str | None = Field(
+        description="Why scikit-learn, not ONNX, answers"
+    )
 
 
 class StoreHealth(BaseModel):
@@ -75,4 +99,5 @@ class StoreHealth(BaseModel):
 class Health(BaseModel):
     status: str
     model_version: str
+    runtime: str
     store: StoreHealth

@@ -13,12 +13,17 @@ from pydantic_settings import BaseSettings
 if TYPE_CHECKING:
     from .model import ServedModel, TrainedModel
 
+# The packages this module imports when it tracks: none.
+IMPORTS: tuple[str, ...] = ()
+
 
 class TrackingSettings(BaseSettings):
     """Nothing is tracked, so there is nothing to set."""
 
 
-def log_training(model: "TrainedModel", settings: TrackingSettings) -> "TrainedModel":
+def log_training(
+    model: "TrainedModel", settings: TrackingSettings, onnx_file: Path
+) -> "TrainedModel":
     """Return the model as it is: it has no run id."""
     return model
 

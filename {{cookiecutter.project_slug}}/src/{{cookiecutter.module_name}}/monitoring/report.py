@@ -1,0 +1,96 @@
+"""`make monitor`: the drift report of the most recent stored predictions.
+
+It reads them from Redis (the server's in-memory store is out of reach of another
+process), compares each feature with the training set, and writes
+reports/monitoring.json and reports/monitoring.html.
+"""
+
+import asyncio
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+
+from .. import DISTRIBUTION
+from ..dataset import FEATURES
+from ..errors import ProjectError
+from ..files import atomic_path, write_json
+from ..params import Params
+from ..pipeline.tables import read_table
+from ..serving.schemas import StoredPrediction
+from ..serving.store import StoreUnavailable
+from ..settings import Settings
+from .drift import compare
+from .page import render
+
+# A report is a batch job: it can wait longer for Redis than a request does.
+READ_TIMEOUT_SECONDS = 10.0
+
+
+def read_recent(settings: Settings, limit: int) -> list[StoredPrediction]:
+    """Return up to `limit` stored predictions, the most recent first."""
+    if settings.redis_url is None:
+        raise ProjectError(
+            "REDIS_URL is not set: the drift report reads the predictions that the"
+            " API stored in Redis"
+        )
+    from ..serving.redis_store import RedisStore
+
+    async def read(url: str) -> list[StoredPrediction]:
+        store = RedisStore(url, timeout=READ_TIMEOUT_SECONDS)
+        try:
+            return await store.recent(limit)
+        finally:
+            await store.close()
+
+    try:
+        return asyncio.run(read(settings.redis_url))
+    except StoreUnavailable as error:
+        raise ProjectError(f"REDIS_URL: {error}") from None
+
+
+def monitor(settings: Settings, params: Params) -> str:
+    """Write the drift report; return a one-line summary of it."""
+    rules = params.monitor
+    recent = read_recent(settings, rules.window)
+    if len(recent) < rules.min_predictions:
+        raise ProjectError(
+            f"{len(recent)} stored predictions: the drift report needs at least"
+            f" {rules.min_predictions} (monitor.min_predictions in params.yaml)"
+        )
+    training = read_table(settings.train_file, FEATURES)
+    values: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    features: dict[str, dict[str, Any]] = {}
+    for feature in FEATURES:
+        live = np.array([getattr(stored.input, feature) for stored in recent])
+        values[feature] = (training[feature].to_numpy(dtype=float), live)
+        features[feature] = asdict(compare(*values[feature], rules))
+    judged = [stored for stored in recent if stored.feedback is not None]
+    right = sum(
+        stored.feedback.label == stored.label for stored in judged if stored.feedback
+    )
+    times = sorted(stored.created_at for stored in recent)
+    drifted = [name for name, drift in features.items() if drift["drifted"]]
+    report = {
+        "project": DISTRIBUTION,
+        "created_at": datetime.now(UTC).isoformat(),
+        "predictions": len(recent),
+        "window": {"first": times[0], "last": times[-1]},
+        "model_versions": sorted({stored.model_version for stored in recent}),
+        "training_rows": len(training),
+        "thresholds": {"p_value": rules.p_value, "min_psi": rules.min_psi},
+        "features": features,
+        "drifted": drifted,
+        "feedback": {
+            "predictions": len(judged),
+            "accuracy": right / len(judged) if judged else None,
+        },
+    }
+    write_json(report, settings.monitoring_file)
+    with atomic_path(settings.monitoring_page) as temporary:
+        temporary.write_text(render(report, values), encoding="utf-8")
+    return (
+        f"{len(recent)} predictions; drifted: {', '.join(drifted) or 'none'}; wrote"
+        f" {settings.monitoring_file} and {settings.monitoring_page}"
+    )

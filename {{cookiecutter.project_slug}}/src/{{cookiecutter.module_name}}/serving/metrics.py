@@ -1,0 +1,155 @@
+"""What GET /metrics reports, in Prometheus' text format.
+
+- `<package>_http_request_duration_seconds`: a latency histogram per method, route and
+  status (its `_count` is the number of requests);
+- `<package>_predictions_total` per predicted label;
+- `<package>_store_failed_writes`, `_store_pending_writes`, `_store_dropped`: the
+  prediction store's health, read when scraped;
+- `<package>_feedback_total`, `<package>_live_accuracy`: the feedback received and the
+  share of those predictions that were right;
+- `<package>_model_info`: the served model's version and runtime.
+
+Each server process counts for itself: run one worker per container (scale with
+replicas, as deploy/kubernetes/ does) and let Prometheus scrape each one.
+"""
+
+import logging
+from collections.abc import Iterable, Iterator
+from time import perf_counter
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, Info
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ..predictor import Predictor
+from .store import FeedbackCounts, PredictionStore, StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+NAMESPACE = __name__.partition(".")[0]
+# Most predictions take a few milliseconds; batches and stalls take longer.
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+
+
+def gauge(name: str, summary: str, value: float) -> GaugeMetricFamily:
+    return GaugeMetricFamily(f"{NAMESPACE}_{name}", summary, value=value)
+
+
+class StoreCollector(Collector):
+    """Reads the store's counters and the feedback counts when Prometheus scrapes."""
+
+    def __init__(self, store: PredictionStore) -> None:
+        self.store = store
+        self.feedback = FeedbackCounts()
+
+    def collect(self) -> Iterator[Metric]:
+        store, feedback = self.store, self.feedback
+        yield gauge(
+            "store_failed_writes",
+            "Predictions the store could not write at once",
+            store.failed_writes,
+        )
+        yield gauge(
+            "store_pending_writes", "Predictions waiting for the store", store.pending()
+        )
+        yield gauge(
+            "store_dropped",
+            "Predictions lost because the store's backlog was full",
+            store.dropped,
+        )
+        yield gauge("feedback_total", "Predictions that got feedback", feedback.total)
+        if feedback.total:
+            yield gauge(
+                "live_accuracy",
+                "Share of the predictions with feedback that were right",
+                feedback.correct / feedback.total,
+            )
+
+
+class Metrics:
+    """This process's metrics, in a registry of its own (one per app)."""
+
+    def __init__(self, predictor: Predictor, store: PredictionStore) -> None:
+        self.registry = CollectorRegistry()
+        self.store = StoreCollector(store)
+        self.registry.register(self.store)
+        self._latency = Histogram(
+            "http_request_duration_seconds",
+            "Time to answer a request, by method, route and status",
+            ["method", "route", "status"],
+            namespace=NAMESPACE,
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self._predictions = Counter(
+            "predictions",
+            "Predictions made, by predicted label",
+            ["label"],
+            namespace=NAMESPACE,
+            registry=self.registry,
+        )
+        Info(
+            "model",
+            "The model that answers",
+            namespace=NAMESPACE,
+            registry=self.registry,
+        ).info({"version": predictor.version, "runtime": predictor.runtime.name})
+        # Looking a labelled child up costs more than updating it: keep them at hand.
+        self._latency_of: dict[tuple[str, str, int], Histogram] = {}
+        self._predicted = {
+            label: self._predictions.labels(label) for label in predictor.classes
+        }
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        key = (method, route, status)
+        child = self._latency_of.get(key)
+        if child is None:
+            child = self._latency_of[key] = self._latency.labels(*key)
+        child.observe(seconds)
+
+    def count(self, labels: Iterable[str]) -> None:
+        for label in labels:
+            self._predicted[label].inc()
+
+    async def refresh(self) -> None:
+        """Read the feedback counts from the store; keep the last ones if it is down."""
+        try:
+            self.store.feedback = await self.store.store.feedback_counts()
+        except StoreUnavailable as error:
+            log.warning("feedback counts unavailable for /metrics: %s", error)
+
+
+class RequestMetrics:
+    """ASGI middleware: time every HTTP request, labelled by its route's template.
+
+    It reads the app's Metrics when a request comes, which is after the lifespan made
+    them.
+
+    The template (`/predictions/{prediction_id}`), not the path, keeps the number of
+    series bounded; requests that match no route are labelled `unmatched`.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = perf_counter()
+        status = 500  # unless the app answers: an exception escaped it
+
+        async def send_with_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_status)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", "unmatched")
+            metrics: Metrics = scope["app"].state.metrics
+            metrics.observe(scope["method"], template, status, perf_counter() - start)

@@ -1,0 +1,153 @@
+"""`make monitor`: drift between the training set and the stored predictions."""
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+from pytest_redis.executor import RedisExecutor
+from servers import environment, redis_url
+from typer.testing import CliRunner
+
+from {{ cookiecutter.module_name }}.cli import app
+from {{ cookiecutter.module_name }}.dataset import FEATURES
+from {{ cookiecutter.module_name }}.errors import ProjectError
+from {{ cookiecutter.module_name }}.monitoring.drift import stability_index
+from {{ cookiecutter.module_name }}.monitoring.report import monitor
+from {{ cookiecutter.module_name }}.params import Params
+from {{ cookiecutter.module_name }}.serving.app import create_app
+from {{ cookiecutter.module_name }}.settings import Settings
+
+SHIFTED = {"petal_length_cm": 2.0, "sepal_width_cm": 1.5}
+
+
+@pytest.fixture
+def live(trained: Settings, private_redis: RedisExecutor, tmp_path: Path) -> Settings:
+    """A trained project whose server stores its predictions in a fresh Redis, with
+    reports of its own."""
+    reports = shutil.copytree(trained.reports_dir, tmp_path / "reports")
+    return trained.model_copy(
+        update={"redis_url": redis_url(private_redis), "reports_dir": reports}
+    )
+
+
+def send(settings: Settings, rows: list[dict[str, float]]) -> list[str]:
+    """Serve the model, predict every row, give feedback on some; return the ids."""
+    with TestClient(create_app(settings)) as client:
+        response = client.post("/predict/batch", json={"rows": rows})
+        assert response.status_code == 200
+        answers = response.json()["predictions"]
+        for number, answer in enumerate(answers[:10]):  # five right, five wrong
+            right = answer["label"]
+            wrong = "virginica" if right != "virginica" else "setosa"
+            label = right if number % 2 else wrong
+            client.post(
+                f"/predictions/{answer['prediction_id']}/feedback",
+                json={"label": label},
+            )
+    return [answer["prediction_id"] for answer in answers]
+
+
+def training_rows(
+    settings: Settings, count: int, shift: dict[str, float]
+) -> list[dict[str, float]]:
+    """Draw rows like the training set's, with some features moved by `shift` cm."""
+    training = pd.read_csv(settings.train_file)[list(FEATURES)]
+    drawn = training.sample(count, replace=True, random_state=7)
+    for feature, centimetres in shift.items():
+        drawn[feature] += centimetres
+    return [
+        {str(name): float(value) for name, value in row.items()}
+        for row in drawn.to_dict("records")
+    ]
+
+
+def test_drift_is_reported_for_exactly_the_shifted_features(
+    live: Settings, params: Params
+) -> None:
+    send(live, training_rows(live, 300, SHIFTED))
+
+    summary = monitor(live, params)
+
+    report = json.loads(live.monitoring_file.read_text())
+    assert report["drifted"] == [f for f in FEATURES if f in SHIFTED]
+    assert set(report["features"]) == set(FEATURES)
+    for feature, drift in report["features"].items():
+        assert drift["drifted"] is (feature in SHIFTED)
+        assert 0 <= drift["p_value"] <= 1 and drift["psi"] >= 0
+    assert report["predictions"] == 300
+    assert report["feedback"] == {"predictions": 10, "accuracy": 0.5}
+    assert report["window"]["first"] <= report["window"]["last"]
+    assert "300 predictions; drifted: sepal_width_cm, petal_length_cm" in summary
+
+
+def test_unshifted_traffic_shows_no_drift(live: Settings, params: Params) -> None:
+    send(live, training_rows(live, 300, {}))
+
+    monitor(live, params)
+
+    report = json.loads(live.monitoring_file.read_text())
+    assert report["drifted"] == []
+
+
+def test_the_page_draws_one_chart_per_feature(live: Settings, params: Params) -> None:
+    send(live, training_rows(live, 100, SHIFTED))
+
+    monitor(live, params)
+
+    page = live.monitoring_page.read_text()
+    charts = re.findall(r"<figure>.*?</figure>", page)
+    assert len(charts) == len(FEATURES)
+    for feature, chart in zip(FEATURES, charts, strict=True):
+        assert feature in chart and chart.count("<svg") == 1
+        assert ("drifted" if feature in SHIFTED else "stable") in chart
+    assert "<script" not in page and "http" not in page  # nothing to fetch
+
+
+def test_too_few_predictions_is_a_one_line_error(
+    live: Settings, params: Params
+) -> None:
+    send(live, training_rows(live, 5, {}))
+
+    with pytest.raises(ProjectError, match="^5 stored predictions: .* at least 30"):
+        monitor(live, params)
+    assert not live.monitoring_file.exists()
+
+
+def test_without_redis_the_command_says_why_in_one_line(
+    isolated_env: Settings,
+) -> None:
+    result = CliRunner().invoke(app, ["monitor"])
+
+    assert result.exit_code == 1
+    assert result.output.strip().startswith("error: REDIS_URL is not set")
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_the_command_writes_both_reports(
+    live: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    send(live, training_rows(live, 40, {}))
+    for name, value in environment(live).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("REDIS_URL", str(live.redis_url))
+
+    result = CliRunner().invoke(app, ["monitor"])
+
+    assert result.exit_code == 0, result.output
+    assert live.monitoring_file.is_file() and live.monitoring_page.is_file()
+
+
+def test_the_stability_index_is_zero_for_the_same_sample_and_grows_with_a_shift() -> (
+    None
+):
+    values = np.random.default_rng(0).normal(size=2000)
+
+    assert stability_index(values, values) == pytest.approx(0)
+    assert (
+        0 < stability_index(values, values + 0.2) < stability_index(values, values + 1)
+    )

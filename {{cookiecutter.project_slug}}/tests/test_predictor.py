@@ -1,0 +1,137 @@
+"""The model that answers: ONNX Runtime when its export passed the parity check, else
+scikit-learn, with the reason."""
+
+import json
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+
+from {{ cookiecutter.module_name }}.errors import ProjectError
+from {{ cookiecutter.module_name }}.model import load
+from {{ cookiecutter.module_name }}.params import EvaluateParams, load_params
+from {{ cookiecutter.module_name }}.pipeline import STEPS
+from {{ cookiecutter.module_name }}.pipeline.evaluate import evaluate
+from {{ cookiecutter.module_name }}.predictor import (
+    EstimatorRuntime,
+    Predictor,
+)
+from {{ cookiecutter.module_name }}.serving.schemas import EXAMPLE
+from {{ cookiecutter.module_name }}.settings import Settings
+
+
+@pytest.fixture
+def pipeline(trained: Settings, tmp_path: Path) -> Settings:
+    """A copy of the trained pipeline's files, which a test may change."""
+    for folder in ("data_dir", "models_dir", "reports_dir"):
+        shutil.copytree(getattr(trained, folder), tmp_path / folder)
+    return trained.model_copy(
+        update={
+            name: tmp_path / name for name in ("data_dir", "models_dir", "reports_dir")
+        }
+    )
+
+
+def test_a_checked_export_is_served_by_onnx_runtime(trained: Settings) -> None:
+    predictor = Predictor.load(trained)
+
+    assert predictor.runtime.name == "onnx"
+    assert predictor.runtime_reason is None
+    assert predictor.features == tuple(EXAMPLE)
+    assert predictor.classes == ("setosa", "versicolor", "virginica")
+    assert predictor.metrics["onnx_max_abs_difference"] < 1e-9
+
+
+def test_onnx_and_scikit_learn_give_the_same_answers(trained: Settings) -> None:
+    onnx = Predictor.load(trained)
+    model = load(trained.model_file)
+    reference = replace(onnx, runtime=EstimatorRuntime(model.estimator))
+    rows = [EXAMPLE, {**EXAMPLE, "petal_length_cm": 6.0, "petal_width_cm": 2.5}]
+
+    fast, slow = onnx.predict(rows), reference.predict(rows)
+
+    assert [p.label for p in fast] == [p.label for p in slow] == ["setosa", "virginica"]
+    for quick, checked in zip(fast, slow, strict=True):
+        assert quick.probabilities == pytest.approx(checked.probabilities, abs=1e-6)
+        assert sum(quick.probabilities.values()) == pytest.approx(1, abs=1e-5)
+
+
+def test_a_failed_parity_check_keeps_the_export_from_serving(
+    pipeline: Settings,
+) -> None:
+    # With a tolerance of 0, no difference is small enough, however small.
+    evaluation = evaluate(pipeline, EvaluateParams(onnx_tolerance=0))
+
+    predictor = Predictor.load(pipeline)
+
+    assert evaluation.parity is not None and evaluation.parity["passed"] is False
+    assert predictor.runtime.name == "scikit-learn"
+    assert "fails its parity check" in str(predictor.runtime_reason)
+    assert "scikit-learn: the ONNX export fails" in pipeline.model_card_file.read_text()
+    [prediction] = predictor.predict([EXAMPLE])
+    assert prediction.label == "setosa"
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ("edit the export", "changed since evaluate checked it"),
+        ("delete the check", "not checked yet: run evaluate"),
+        ("delete the export", "no ONNX export: run train"),
+    ],
+)
+def test_an_export_that_was_not_checked_does_not_serve(
+    pipeline: Settings, change: str, reason: str
+) -> None:
+    if change == "edit the export":
+        with pipeline.onnx_file.open("ab") as export:
+            export.write(b"\n")
+    else:
+        target = pipeline.onnx_parity_file if "check" in change else pipeline.onnx_file
+        target.unlink()
+
+    predictor = Predictor.load(pipeline)
+
+    assert predictor.runtime.name == "scikit-learn"
+    assert reason in str(predictor.runtime_reason)
+
+
+def test_an_estimator_onnx_cannot_convert_is_served_by_scikit_learn(
+    pipeline: Settings,
+) -> None:
+    model = load(pipeline.model_file)
+    # skl2onnx converts a FunctionTransformer only when it does nothing.
+    custom = make_pipeline(FunctionTransformer(np.log1p), LogisticRegression())
+    frame = np.array([[*EXAMPLE.values()], [6.0, 3.0, 6.0, 2.5]])
+    custom.fit(frame, ["setosa", "virginica"])
+    exported = replace(model, estimator=custom, classes=("setosa", "virginica"))
+    exported = exported.export_onnx(pipeline.onnx_file)
+    exported.save(pipeline.model_file)
+    STEPS[-1].run(pipeline, load_params(pipeline.params_file))
+
+    predictor = Predictor.load(pipeline)
+
+    assert not pipeline.onnx_file.exists()
+    assert not pipeline.onnx_parity_file.exists()
+    assert str(predictor.runtime_reason).startswith("no ONNX export: RuntimeError")
+    assert predictor.predict([EXAMPLE])[0].label == "setosa"
+
+
+def test_a_row_without_every_feature_is_refused(trained: Settings) -> None:
+    with pytest.raises(ProjectError, match="every row needs the feature"):
+        Predictor.load(trained).predict([{"sepal_length_cm": 5.1}])
+
+
+def test_the_parity_check_is_recorded(trained: Settings) -> None:
+    parity = json.loads(trained.onnx_parity_file.read_text())
+
+    assert parity["passed"] is True
+    assert parity["max_abs_difference"] < parity["tolerance"] == 1e-6
+    assert (
+        "ONNX Runtime (probabilities differ by" in trained.model_card_file.read_text()
+    )
