@@ -62,6 +62,7 @@ DEPENDENCIES = frozenset(
         "schemathesis",
         "scipy",
         "skl2onnx",
+        "skops",
         "sklearn",
         "starlette",
         "tests",

@@ -38,6 +38,25 @@ def test_pipeline_runs_every_step_and_writes_every_output(
         assert path.is_file(), path
 
 
+def test_a_model_under_the_accuracy_floor_fails_the_pipeline(
+    runner: CliRunner, isolated_env: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    strict = isolated_env.data_dir.parent / "strict.yaml"
+    shipped = isolated_env.params_file.read_text()
+    strict.write_text(shipped.replace("min_accuracy: 0.9", "min_accuracy: 1.0"))
+    monkeypatch.setenv(f"{ENV_PREFIX}PARAMS_FILE", str(strict))
+
+    failed = runner.invoke(app, ["pipeline"])
+    again = runner.invoke(app, ["pipeline"])
+
+    # Evaluate is not recorded as done: a rerun checks the gate again.
+    assert failed.exit_code == again.exit_code == 1
+    last = [result.stderr.strip().splitlines()[-1] for result in (failed, again)]
+    assert last[0] == last[1] and last[0].startswith("error: evaluate: accuracy")
+    assert "below evaluate.min_accuracy 1.0: the model fails its gate" in last[0]
+    assert isolated_env.model_card_file.is_file()
+
+
 def test_steps_run_one_by_one(runner: CliRunner, isolated_env: Settings) -> None:
     for step in ("ingest", "prepare", "train", "evaluate"):
         result = runner.invoke(app, [step])

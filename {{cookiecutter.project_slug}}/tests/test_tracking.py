@@ -1,13 +1,17 @@
 """MLflow tracking, against a real MLflow store in a temporary folder."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import mlflow
+import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 from mlflow import MlflowClient
+from sklearn.ensemble import RandomForestClassifier
 
 from {{ cookiecutter.module_name }} import DISTRIBUTION, ENV_PREFIX
+from {{ cookiecutter.module_name }}.dataset import TARGET
 from {{ cookiecutter.module_name }}.errors import ProjectError
 from {{ cookiecutter.module_name }}.model import load
 from {{ cookiecutter.module_name }}.params import EvaluateParams, Params
@@ -15,7 +19,7 @@ from {{ cookiecutter.module_name }}.pipeline import runner
 from {{ cookiecutter.module_name }}.serving.app import create_app
 from {{ cookiecutter.module_name }}.serving.schemas import EXAMPLE
 from {{ cookiecutter.module_name }}.settings import Settings
-from {{ cookiecutter.module_name }}.tracking import CHAMPION
+from {{ cookiecutter.module_name }}.tracking import CHAMPION, log_training
 
 
 def run_pipeline(settings: Settings, params: Params) -> str:
@@ -39,6 +43,22 @@ def test_a_run_holds_parameters_metrics_model_and_card(
     assert {"model_card.md", "onnx"} <= logged
 
 
+def test_a_forest_is_logged_and_loads_back(settings: Settings, params: Params) -> None:
+    run_pipeline(settings, params)
+    model = load(settings.model_file)
+    frame = pd.read_csv(settings.train_file)
+    features = frame[list(model.features)].to_numpy()
+    forest = RandomForestClassifier(n_estimators=5, random_state=0)
+    forest.fit(features, frame[TARGET])
+
+    logged = log_training(
+        replace(model, estimator=forest), settings, settings.onnx_file
+    )
+
+    loaded = mlflow.sklearn.load_model(f"runs:/{logged.run_id}/model")
+    assert list(loaded.predict(features)) == list(forest.predict(features))
+
+
 def test_a_model_that_passes_becomes_the_champion(
     settings: Settings, params: Params
 ) -> None:
@@ -55,7 +75,8 @@ def test_a_model_that_fails_does_not(settings: Settings, params: Params) -> None
     before = client.get_model_version_by_alias(DISTRIBUTION, CHAMPION).version
     strict = params.model_copy(update={"evaluate": EvaluateParams(min_accuracy=1.0)})
 
-    run_pipeline(settings, strict)
+    with pytest.raises(ProjectError, match="fails its gate"):
+        run_pipeline(settings, strict)
 
     assert client.get_model_version_by_alias(DISTRIBUTION, CHAMPION).version == before
 

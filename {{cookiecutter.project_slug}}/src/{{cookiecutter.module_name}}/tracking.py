@@ -69,6 +69,7 @@ def log_training(
     import numpy as np
     import sklearn
     from mlflow.models import infer_signature
+    from skops.io import dumps, get_untrusted_types
 
     connect(settings)
     example = np.ones((1, len(model.features)))
@@ -85,6 +86,10 @@ def log_training(
             # Stated, not inferred: inference inspects the whole environment (slow).
             pip_requirements=[f"scikit-learn=={sklearn.__version__}"],
             registered_model_name=DISTRIBUTION,
+            # MLflow saves with skops, which refuses types it cannot vouch for (the
+            # trees of a forest, for one). This model was trained here, just now: its
+            # own types are trusted, and only those.
+            skops_trusted_types=get_untrusted_types(data=dumps(model.estimator)),
         )
         if model.onnx_error is None:
             mlflow.log_artifact(str(onnx_file), artifact_path="onnx")

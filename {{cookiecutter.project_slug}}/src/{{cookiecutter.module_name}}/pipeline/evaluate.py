@@ -9,6 +9,7 @@ from sklearn.metrics import accuracy_score, f1_score
 
 from ..card import write_model_card
 from ..dataset import FEATURES, TARGET
+from ..errors import ProjectError
 from ..files import digest, write_json
 from ..model import TrainedModel
 from ..model import load as load_model
@@ -68,9 +69,17 @@ def evaluate(settings: Settings, params: EvaluateParams) -> Evaluation:
 
 
 def run(settings: Settings, params: Params) -> str:
+    """Evaluate; a model under the accuracy floor fails the step (and the pipeline)."""
     model, metrics, passed, parity = evaluate(settings, params.evaluate)
     log_evaluation(model, metrics, passed, settings.model_card_file, settings)
-    verdict = "passes" if passed else "FAILS"
+    floor = params.evaluate.min_accuracy
+    if not passed:
+        # The reports stay for a look; the step is not recorded, so it runs again.
+        raise ProjectError(
+            f"evaluate: accuracy {metrics['accuracy']:.3f} is below"
+            f" evaluate.min_accuracy {floor}: the model fails its gate"
+            f" (see {settings.model_card_file})"
+        )
     if parity is None:
         onnx = "no ONNX export"
     elif parity["passed"]:
@@ -79,5 +88,5 @@ def run(settings: Settings, params: Params) -> str:
         onnx = "the ONNX export does NOT match: scikit-learn will serve"
     return (
         f"accuracy {metrics['accuracy']:.3f}, f1_macro {metrics['f1_macro']:.3f}"
-        f" ({verdict} min_accuracy {params.evaluate.min_accuracy}); {onnx}"
+        f" (passes min_accuracy {floor}); {onnx}"
     )

@@ -1,6 +1,7 @@
 """The endpoints. `router` needs the API key when one is set, `scrape` too unless
 /metrics is public; `probes` never does."""
 
+from collections.abc import Awaitable
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, HTTPException, Response
@@ -27,7 +28,6 @@ from .store import StoreUnavailable
 router = APIRouter()
 scrape = APIRouter()
 probes = APIRouter()
-UNAVAILABLE = "the prediction store is unavailable"
 
 
 def json_response(content: object) -> Response:
@@ -37,6 +37,20 @@ def json_response(content: object) -> Response:
     still documents it); that check costs more than the prediction itself.
     """
     return Response(to_json(content), media_type="application/json")
+
+
+async def stored_or_error(
+    prediction_id: str, lookup: Awaitable[StoredPrediction | None]
+) -> StoredPrediction:
+    """Await a store lookup: 503 when the store is down, 404 when there is no such
+    prediction."""
+    try:
+        found = await lookup
+    except StoreUnavailable:
+        raise HTTPException(503, "the prediction store is unavailable") from None
+    if found is None:
+        raise HTTPException(404, f"no prediction with id {prediction_id!r}")
+    return found
 
 
 @router.post("/predict", response_model=PredictionOut)
@@ -54,14 +68,8 @@ async def predict_batch(batch: BatchRequest, predictions: PredictionsDep) -> Res
 
 @router.get("/predictions/{prediction_id}", response_model=StoredPrediction)
 async def get_prediction(prediction_id: str, store: StoreDep) -> StoredPrediction:
-    """Return a stored prediction with its input and time."""
-    try:
-        found = await store.get(prediction_id)
-    except StoreUnavailable:
-        raise HTTPException(503, UNAVAILABLE) from None
-    if found is None:
-        raise HTTPException(404, f"no prediction with id {prediction_id!r}")
-    return found
+    """Return a stored prediction with its input, time and feedback."""
+    return await stored_or_error(prediction_id, store.get(prediction_id))
 
 
 @router.post(
@@ -82,13 +90,9 @@ async def add_feedback(
         error = {"loc": ("body", "label"), "msg": rule, "type": "value_error"}
         raise RequestValidationError([error])
     received = Feedback(label=feedback.label, received_at=datetime.now(UTC).isoformat())
-    try:
-        found = await store.add_feedback(prediction_id, received)
-    except StoreUnavailable:
-        raise HTTPException(503, UNAVAILABLE) from None
-    if found is None:
-        raise HTTPException(404, f"no prediction with id {prediction_id!r}")
-    return found
+    return await stored_or_error(
+        prediction_id, store.add_feedback(prediction_id, received)
+    )
 
 
 @scrape.get(
