@@ -3,8 +3,10 @@ a real browser shows its pages with no broken internal link."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import signal
 import shutil
 import subprocess
 import sys
@@ -15,61 +17,153 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from baking import BIN, TEMPLATE, bake, free_port, tool_env, wait_until
+from baking import BIN, TEMPLATE, BakedProject, bake, free_port, tool_env, wait_until
 
 DOCS = TEMPLATE / "docs"
-CHAPTERS = sorted((DOCS / "chapters").glob("*.md"))
-FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.MULTILINE | re.DOTALL)
-MARKER = re.compile(r"<!-- (run|not run: .+?) -->\n$")
+# The chapters in the order of the site's navigation: the order a reader takes them in.
+COURSE = [
+    DOCS / "chapters" / f"{name}.md"
+    for name in re.findall(r"chapters/([\w-]+)\.md", (TEMPLATE / "mkdocs.yml").read_text())
+]
+# A fenced block, at the start of a line or indented inside an admonition.
+FENCE = re.compile(r"^( *)```(\w*)\n(.*?)^\1```", re.MULTILINE | re.DOTALL)
+MARKER = re.compile(r"<!-- (run|not run: .+?) -->\n *$")
+SHAPE = [
+    "## Learning goals",
+    "## Prerequisites",
+    "## Why it matters",
+    "## Checkpoint",
+    "## Exercise",
+    '??? success "Solution"',
+    "## What the hackathon team did",
+    "## Further reading",
+    "```mermaid",
+]
 
 
 def blocks(page: Path) -> list[tuple[int, str, str]]:
-    """(line, marker, code) for every shell block of a page."""
+    """(line, marker, code) for every shell block of a page, dedented."""
     text = page.read_text(encoding="utf-8")
     found = []
     for fence in FENCE.finditer(text):
-        if fence[1] != "bash":
+        if fence[2] != "bash":
             continue
         line = text.count("\n", 0, fence.start()) + 1
         marker = MARKER.search(text[: fence.start()])
-        found.append((line, marker[1] if marker else "", fence[2]))
+        code = re.sub(rf"^{fence[1]}", "", fence[3], flags=re.MULTILINE)
+        found.append((line, marker[1] if marker else "", code))
     return found
 
 
-@pytest.mark.parametrize("page", CHAPTERS, ids=lambda page: page.stem)
+def test_the_course_lists_every_chapter() -> None:
+    assert sorted(COURSE) == sorted((DOCS / "chapters").glob("*.md"))
+
+
+@pytest.mark.parametrize("page", COURSE, ids=lambda page: page.stem)
+def test_every_chapter_has_the_same_shape(page: Path) -> None:
+    text = page.read_text(encoding="utf-8")
+
+    missing = [part for part in SHAPE if part not in text]
+    assert missing == [], f"{page.name} lacks {missing}"
+    positions = [text.index(part) for part in SHAPE[:5]]
+    assert positions == sorted(positions), f"{page.name}: goals, prerequisites, why, ..."
+    checkpoint = text.split("## Checkpoint", 1)[1].split("\n## ", 1)[0]
+    assert "<!-- run -->" in checkpoint, f"{page.name}: the checkpoint must be runnable"
+
+
+@pytest.mark.parametrize("page", COURSE, ids=lambda page: page.stem)
 def test_every_shell_block_says_whether_it_runs(page: Path) -> None:
     for line, marker, _ in blocks(page):
         assert marker, f"{page.name}:{line}: mark the block <!-- run --> or <!-- not run: why -->"
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("page", CHAPTERS, ids=lambda page: page.stem)
-def test_the_chapter_commands_run(page: Path, tmp_path: Path, redis_url: str) -> None:
-    """The chapter's blocks, in order, in one shell, in a freshly generated project."""
-    options = re.search(r"<!-- bake: (.+?) -->", page.read_text(encoding="utf-8"))
-    if options and options[1] == "none":  # the chapter generates its own projects
-        workdir = tmp_path
-    else:
-        answers = dict(item.split("=", 1) for item in options[1].split()) if options else {}
-        workdir = bake(tmp_path, **answers).path
+def test_the_course_runs_in_order_in_one_project(tmp_path: Path) -> None:
+    """Every runnable block of every chapter, in the reader's order, in one shell that
+    starts in an empty folder: chapter 1 generates the project the others work in."""
     script = ["set -euo pipefail"]
-    for line, marker, code in blocks(page):
-        if marker == "run":
-            script += [f"echo '>>> {page.name}:{line}' >&2", code]
-    done = subprocess.run(
+    for page in COURSE:
+        for line, marker, code in blocks(page):
+            if marker == "run":
+                script += [f"echo '>>> {page.name}:{line}' >&2", code]
+    # A session of its own: whatever a failed block left running is stopped with it.
+    shell = subprocess.Popen(
         ["bash", "-c", "\n".join(script)],
-        cwd=workdir,
-        env=tool_env(TEMPLATE=str(TEMPLATE)),
-        capture_output=True,
+        cwd=tmp_path,
+        env=tool_env(
+            TEMPLATE=str(TEMPLATE),
+            GIT_AUTHOR_NAME="Reader",
+            GIT_AUTHOR_EMAIL="reader@example.com",
+            GIT_COMMITTER_NAME="Reader",
+            GIT_COMMITTER_EMAIL="reader@example.com",
+        ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=900,
-        check=False,
+        start_new_session=True,
     )
+    try:
+        stdout, stderr = shell.communicate(timeout=2400)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(shell.pid, signal.SIGTERM)
+    done = subprocess.CompletedProcess(shell.args, shell.returncode, stdout, stderr)
     where = re.findall(r"^>>> (\S+)$", done.stderr, re.MULTILINE)
     assert done.returncode == 0, (
-        f"the block at {where[-1] if where else page.name} failed\n"
+        f"the block at {where[-1] if where else 'the start'} failed\n"
         f"--- stdout\n{done.stdout[-3000:]}\n--- stderr\n{done.stderr[-3000:]}"
     )
+    assert len(where) == sum(marker == "run" for p in COURSE for _, marker, _ in blocks(p))
+
+
+@pytest.fixture(scope="module")
+def course_projects(tmp_path_factory: pytest.TempPathFactory) -> list[BakedProject]:
+    """The project as the course generates it: defaults, then with Airflow."""
+    folder = tmp_path_factory.mktemp("course")
+    return [bake(folder / "defaults"), bake(folder / "airflow", orchestrator="airflow")]
+
+
+def workbook_text() -> str:
+    pages = [*COURSE, DOCS / "index.md", DOCS / "glossary.md"]
+    return "\n".join(page.read_text(encoding="utf-8") for page in pages)
+
+
+def test_the_workbook_names_only_what_the_template_generates(
+    course_projects: list[BakedProject],
+) -> None:
+    text = workbook_text()
+    generated = {
+        str(path.relative_to(project.path))
+        for project in course_projects
+        for path in project.path.rglob("*")
+        if ".git" not in path.parts
+    }
+    everything = "\n".join(
+        project.read(name)
+        for project in course_projects
+        for name in sorted(generated)
+        if (project.path / name).is_file()
+    )
+    cli = course_projects[0].read("src/my_ml_project/cli.py")
+    steps = course_projects[0].read("src/my_ml_project/pipeline/__init__.py")
+    commands = set(re.findall(r"@app.command\(\)\n@one_line_errors\ndef (\w+)", cli))
+    commands |= set(re.findall(r'name="(\w+)"', steps))
+    targets = set(re.findall(r"^([a-z-]+):.*## ", everything, re.MULTILINE))
+
+    # `make x` in prose, or a line of a code block that starts with it.
+    named = re.findall(r"(?:^|`)make ((?:[a-z][a-z-]+ ?)+)", text, re.MULTILINE)
+    wrong = [f"make {t}" for ts in named for t in ts.split() if t not in targets]
+    wrong += [
+        f"command {c}" for c in re.findall(r"bin/my-ml-project (\w+)", text) if c not in commands
+    ]
+    wrong += [v for v in set(re.findall(r"\bMY_ML_PROJECT_\w+", text)) if v not in everything]
+    for path in re.findall(
+        r"`((?:src|tests|dags|deploy|benchmarks|configs|\.github)/[^`<\s]*)`", text
+    ):
+        if path.rstrip("/") not in generated:
+            wrong.append(path)
+    assert wrong == []
+    assert len(commands) >= 8 and {"install", "monitor", "airflow-test"} <= targets
 
 
 @pytest.fixture(scope="module")
@@ -162,6 +256,9 @@ def browse(url: str, tmp_path: Path) -> str:
         pytest.skip(reason)
     flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"]
     flags += ["--disable-background-networking", "--disable-component-update", "--disable-sync"]
+    # Virtual time lets the page's scripts (Mermaid's drawing) finish before the dump;
+    # a proxy that answers nothing cuts every address but the local site's (loopback).
+    flags += ["--virtual-time-budget=20000", "--proxy-server=http://127.0.0.1:9"]
     done = subprocess.run(
         [chromium, *flags, f"--user-data-dir={tmp_path}", "--dump-dom", url],
         capture_output=True,
@@ -178,10 +275,7 @@ def test_the_home_page_renders_in_a_browser(served: str, tmp_path: Path) -> None
     assert "<title>MLOps project template</title>" in dom
     assert 'class="md-tabs"' in dom
     assert re.search(r'class="md-tabs__link">\s*Chapters\s*<', dom)
-    # Mermaid's script comes from a CDN when a reader is online; here, the diagram's
-    # source must at least be in the page.
-    assert "<code>flowchart LR" in dom
-    assert "<code>" in dom
+    assert 'src="javascripts/mermaid.min.js"' in dom
 
 
 def test_a_chapter_renders_with_its_code_blocks(served: str, tmp_path: Path) -> None:
@@ -190,3 +284,19 @@ def test_a_chapter_renders_with_its_code_blocks(served: str, tmp_path: Path) -> 
     assert "From notebook to pipeline" in dom
     assert dom.count('class="highlight"') >= 2
     assert "md-nav" in dom
+
+
+DIAGRAMS = [page for page in [DOCS / "index.md", *COURSE] if "```mermaid" in page.read_text()]
+
+
+@pytest.mark.parametrize("page", DIAGRAMS, ids=lambda page: page.stem)
+def test_the_diagrams_are_drawn_offline(served: str, tmp_path: Path, page: Path) -> None:
+    """Material swaps each diagram's source for a drawing once Mermaid has drawn it: with
+    the library served by the site itself, no source is left, with no network at all."""
+    path = "" if page.name == "index.md" else f"chapters/{page.stem}/"
+    expected = page.read_text().count("```mermaid")
+
+    dom = browse(f"{served}/{path}", tmp_path)
+
+    assert dom.count('<pre class="mermaid">') == 0, "a diagram was left as code"
+    assert dom.count('<div class="mermaid">') == expected
