@@ -72,8 +72,8 @@ class Metrics:
 
     def __init__(self, predictor: Predictor, store: PredictionStore) -> None:
         self.registry = CollectorRegistry()
-        self.store = StoreCollector(store)
-        self.registry.register(self.store)
+        self.collector = StoreCollector(store)
+        self.registry.register(self.collector)
         self._latency = Histogram(
             "http_request_duration_seconds",
             "Time to answer a request, by method, route and status",
@@ -115,7 +115,8 @@ class Metrics:
     async def refresh(self) -> None:
         """Read the feedback counts from the store; keep the last ones if it is down."""
         try:
-            self.store.feedback = await self.store.store.feedback_counts()
+            collector = self.collector
+            collector.feedback = await collector.store.feedback_counts()
         except StoreUnavailable as error:
             log.warning("feedback counts unavailable for /metrics: %s", error)
 
