@@ -47,6 +47,7 @@ DEPENDENCIES = frozenset(
         "numpy",
         "onnx",
         "onnxruntime",
+        "orjson",
         "pandas",
         "pip",
         "pip_audit",
@@ -67,6 +68,7 @@ DEPENDENCIES = frozenset(
         "starlette",
         "tests",
         "typer",
+        "typing_extensions",
         "uvicorn",
         "yaml",
     }

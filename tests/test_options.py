@@ -45,6 +45,7 @@ SOURCE = [
     "serving/__init__.py",
     "serving/app.py",
     "serving/deps.py",
+    "serving/groups.py",
     "serving/metrics.py",
     "serving/predictions.py",
     "serving/redis_store.py",

@@ -206,8 +206,9 @@ def test_predictions_land_in_redis_and_survive_a_restart(
         created = first.post("/predict", json=EXAMPLE).json()
         assert first.get("/health").json()["store"]["backend"] == "redis"
 
-    key = f"{DISTRIBUTION}:prediction:{created['prediction_id']}"
-    assert redis.Redis.from_url(shared_redis).exists(key) == 1
+    group = f"{DISTRIBUTION}:group:{created['prediction_id'][:16]}"
+    record = redis.Redis.from_url(shared_redis).get(group)
+    assert record is not None and created["prediction_id"] in json.loads(record)["ids"]
     with serve(settings) as restarted:
         stored = restarted.get(f"/predictions/{created['prediction_id']}")
     assert stored.status_code == 200

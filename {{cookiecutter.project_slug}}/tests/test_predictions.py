@@ -10,12 +10,13 @@ import pytest
 from {{ cookiecutter.module_name }}.predictor import Predictor, Runtime
 from {{ cookiecutter.module_name }}.serving.metrics import Metrics
 from {{ cookiecutter.module_name }}.serving.predictions import Predictions
-from {{ cookiecutter.module_name }}.serving.schemas import EXAMPLE, Features
+from {{ cookiecutter.module_name }}.serving.routes import FEATURES
+from {{ cookiecutter.module_name }}.serving.schemas import EXAMPLE
 from {{ cookiecutter.module_name }}.serving.store import MemoryStore
 from {{ cookiecutter.module_name }}.settings import Settings
 
 pytestmark = pytest.mark.anyio
-ROW = Features.model_validate(EXAMPLE)
+ROW = FEATURES.validate_python(EXAMPLE)
 
 
 @pytest.fixture

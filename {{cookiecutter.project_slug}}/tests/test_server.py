@@ -1,6 +1,7 @@
 """The API as users run it, in its own process: Redis stalls, and the server stops."""
 
 import asyncio
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -49,9 +50,11 @@ def burst(base: str, requests: int) -> list[str]:
 
 
 def stored(private_redis: RedisExecutor, ids: list[str]) -> int:
-    """How many of the predictions are keys in Redis itself (not the API's memory)."""
-    keys = [f"{DISTRIBUTION}:prediction:{id_}" for id_ in ids]
-    return int(redis.Redis.from_url(redis_url(private_redis)).exists(*keys))
+    """How many of the predictions Redis itself holds (not the API's memory)."""
+    groups = {f"{DISTRIBUTION}:group:{id_[:16]}" for id_ in ids}
+    records = redis.Redis.from_url(redis_url(private_redis)).mget(groups)
+    held = {id_ for record in records if record for id_ in json.loads(record)["ids"]}
+    return len(held.intersection(ids))
 
 
 def stall(private_redis: RedisExecutor) -> float:

@@ -6,16 +6,21 @@ import socket
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 
+import numpy as np
 import pytest
 import redis
 from pytest_redis.executor import RedisExecutor
 from servers import redis_url
 
+from {{ cookiecutter.module_name }}.serving.groups import (
+    PredictionGroup,
+    new_ids,
+)
 from {{ cookiecutter.module_name }}.serving.redis_store import RedisStore
 from {{ cookiecutter.module_name }}.serving.schemas import (
     EXAMPLE,
-    Features,
     Feedback,
     StoredPrediction,
 )
@@ -34,20 +39,45 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-def prediction(label: str = "setosa") -> StoredPrediction:
-    return StoredPrediction(
-        prediction_id=uuid.uuid4().hex,
-        label=label,
-        probabilities={label: 1.0},
+CLASSES = ("setosa", "versicolor", "virginica")
+CREATED_AT = "2026-01-01T00:00:00+00:00"
+
+
+def made(*labels: str) -> tuple[PredictionGroup, list[StoredPrediction]]:
+    """Predictions of one model call, sure of their labels: as the API hands them to a
+    store, and as the store should read them back."""
+    group_id, ids = new_ids(len(labels))
+    certain = [[float(label == name) for name in CLASSES] for label in labels]
+    group = PredictionGroup(
+        id=group_id,
         model_version="abc123",
-        input=Features.model_validate(EXAMPLE),
-        created_at="2026-01-01T00:00:00+00:00",
+        created_at=CREATED_AT,
+        features=tuple(EXAMPLE),
+        classes=CLASSES,
+        ids=ids,
+        labels=list(labels),
+        inputs=np.array([list(EXAMPLE.values())] * len(labels)),
+        probabilities=np.array(certain),
     )
+    expected = [
+        StoredPrediction.model_validate(
+            {
+                "prediction_id": prediction_id,
+                "label": label,
+                "probabilities": dict(zip(CLASSES, row, strict=True)),
+                "model_version": "abc123",
+                "input": EXAMPLE,
+                "created_at": CREATED_AT,
+            }
+        )
+        for prediction_id, label, row in zip(ids, labels, certain, strict=True)
+    ]
+    return group, expected
 
 
-def records(*predictions: StoredPrediction) -> dict[str, bytes]:
-    """Predictions as the routes hand them to a store: JSON by id."""
-    return {p.prediction_id: p.model_dump_json().encode() for p in predictions}
+def one(label: str = "setosa") -> tuple[PredictionGroup, StoredPrediction]:
+    group, [expected] = made(label)
+    return group, expected
 
 
 async def eventually(condition: object, seconds: float = 10) -> None:
@@ -76,23 +106,30 @@ async def store(
 
 
 async def test_a_saved_prediction_reads_back_equal(store: PredictionStore) -> None:
-    saved = prediction()
+    group, saved = one()
 
-    await store.save(records(saved))
+    await store.save(group)
 
     assert await store.get(saved.prediction_id) == saved
 
 
-async def test_a_batch_is_saved_whole(store: PredictionStore) -> None:
-    batch = [prediction(label) for label in ("setosa", "versicolor", "virginica")]
+async def test_a_group_is_saved_whole(store: PredictionStore) -> None:
+    group, saved = made("setosa", "versicolor", "virginica")
 
-    await store.save(records(*batch))
+    await store.save(group)
 
-    assert [await store.get(p.prediction_id) for p in batch] == batch
+    assert [await store.get(p.prediction_id) for p in saved] == saved
 
 
 async def test_an_unknown_id_reads_as_none(store: PredictionStore) -> None:
+    group, saved = one()
+    await store.save(group)
+    stranger = saved.prediction_id[:-1] + (
+        "0" if saved.prediction_id[-1] != "0" else "1"
+    )
+
     assert await store.get("no-such-id") is None
+    assert await store.get(stranger) is None  # a saved group, not one of its ids
 
 
 async def test_a_healthy_store_answers_ping(store: PredictionStore) -> None:
@@ -108,8 +145,8 @@ def feedback(label: str) -> Feedback:
 async def test_feedback_is_kept_with_its_prediction_and_counted(
     store: PredictionStore,
 ) -> None:
-    right, wrong, unjudged = prediction(), prediction(), prediction()
-    await store.save(records(right, wrong, unjudged))
+    group, (right, wrong, unjudged) = made("setosa", "setosa", "setosa")
+    await store.save(group)
 
     answered = await store.add_feedback(right.prediction_id, feedback("setosa"))
     await store.add_feedback(wrong.prediction_id, feedback("virginica"))
@@ -123,8 +160,8 @@ async def test_feedback_is_kept_with_its_prediction_and_counted(
 
 
 async def test_a_second_feedback_replaces_the_first(store: PredictionStore) -> None:
-    saved = prediction()
-    await store.save(records(saved))
+    group, saved = one()
+    await store.save(group)
 
     await store.add_feedback(saved.prediction_id, feedback("virginica"))
     await store.add_feedback(saved.prediction_id, feedback("setosa"))
@@ -142,24 +179,48 @@ async def test_feedback_on_an_unknown_prediction_is_refused(
 
 
 async def test_recent_reads_the_newest_first(store: PredictionStore) -> None:
-    saved = [prediction() for _ in range(5)]
-    for one in saved:
-        await store.save(records(one))
+    older, (first, second) = made("setosa", "versicolor")
+    newer, [third] = made("virginica")
+    await store.save(older)
+    await store.save(newer)
+    await store.add_feedback(second.prediction_id, feedback("versicolor"))
 
-    newest = await store.recent(3)
+    newest = await store.recent(2)
 
-    assert newest == saved[:-4:-1]
+    judged = second.model_copy(update={"feedback": feedback("versicolor")})
+    assert newest == [third, judged]
+    assert await store.recent(10) == [third, judged, first]
 
 
 async def test_the_memory_store_keeps_only_the_newest() -> None:
     store = MemoryStore(capacity=2)
-    first, second, third = prediction(), prediction(), prediction()
+    group, (first, second, third) = made("setosa", "versicolor", "virginica")
 
-    await store.save(records(first, second, third))
+    await store.save(group)
 
     assert await store.get(first.prediction_id) is None
     assert await store.get(third.prediction_id) == third
     assert store.dropped == 1
+
+
+def test_a_group_record_keeps_every_value_exactly() -> None:
+    group, _ = made("setosa", "virginica")
+    awkward = np.array([[0.1 + 0.2, 1e-300, 5e-324, 99.99999999999999]] * 2)
+    group = replace(group, inputs=awkward)
+
+    read = PredictionGroup.from_record(group.record())
+
+    assert read.ids == group.ids and read.labels == group.labels
+    assert np.array_equal(read.inputs, awkward)
+    assert np.array_equal(read.probabilities, group.probabilities)
+
+
+def test_the_ids_of_a_group_lead_to_it_and_share_nothing_else() -> None:
+    group_id, ids = new_ids(1000)
+
+    assert len(set(ids)) == 1000
+    assert all(len(i) == 32 and i.startswith(group_id) for i in ids)
+    assert len({i[16:] for i in ids}) == 1000  # the own part is drawn for each
 
 
 @pytest.mark.parametrize("ttl", [60, 0])
@@ -167,12 +228,35 @@ async def test_redis_keys_expire_unless_the_ttl_is_zero(
     shared_redis: str, ttl: int
 ) -> None:
     store = RedisStore(shared_redis, timeout=2, ttl_seconds=ttl)
-    saved = prediction()
+    group, saved = one()
 
-    await store.save(records(saved))
+    await store.save(group)
 
     left = redis.Redis.from_url(shared_redis).ttl(store.key(saved.prediction_id))
     assert 0 < left <= 60 if ttl else left == -1  # -1: the key never expires
+    await store.close()
+
+
+async def test_redis_keeps_a_group_in_one_key_and_feedback_expires_with_it(
+    shared_redis: str,
+) -> None:
+    store = RedisStore(
+        shared_redis, timeout=2, ttl_seconds=60, namespace=f"test-{uuid.uuid4().hex}"
+    )
+    group, saved = made("setosa", "versicolor", "virginica")
+    admin = redis.Redis.from_url(shared_redis)
+
+    await store.save(group)
+    await store.add_feedback(saved[0].prediction_id, feedback("setosa"))
+
+    keys = {key.decode() for key in admin.scan_iter(match=f"{store.namespace}:*")}
+    assert keys == {
+        store.key(saved[0].prediction_id),
+        store.feedback_key(saved[0].prediction_id),
+        f"{store.namespace}:groups",
+        f"{store.namespace}:feedback-counts",
+    }
+    assert 0 < admin.ttl(store.feedback_key(saved[0].prediction_id)) <= 60
     await store.close()
 
 
@@ -180,16 +264,16 @@ async def test_an_outage_keeps_predictions_until_redis_is_back(
     private_redis: RedisExecutor,
 ) -> None:
     store = RedisStore(redis_url(private_redis), timeout=1, retry_after=0.2)
-    before = prediction()
-    await store.save(records(before))
+    before, _ = one()
+    await store.save(before)
 
     private_redis.stop()
-    during = prediction()
+    during, kept = one()
     with pytest.raises(StoreUnavailable):
-        await store.save(records(during))
+        await store.save(during)
     assert await store.ping() is False
     assert store.pending() == 1
-    assert await store.get(during.prediction_id) == during  # served from the backlog
+    assert await store.get(kept.prediction_id) == kept  # served from the backlog
 
     private_redis.start()  # a fresh, empty server on the same port
     # No new request: the store's writer retries on its own.
@@ -197,7 +281,23 @@ async def test_an_outage_keeps_predictions_until_redis_is_back(
 
     assert store.failed_writes == 1
     admin = redis.Redis.from_url(redis_url(private_redis))
-    assert admin.exists(store.key(during.prediction_id)) == 1
+    assert admin.exists(store.key(kept.prediction_id)) == 1
+    await store.close()
+
+
+async def test_feedback_waits_until_its_prediction_is_in_redis(
+    private_redis: RedisExecutor,
+) -> None:
+    store = RedisStore(
+        redis_url(private_redis), timeout=1, retry_after=3600, drain_seconds=0
+    )
+    private_redis.stop()
+    group, kept = one()
+    with pytest.raises(StoreUnavailable):
+        await store.save(group)
+
+    with pytest.raises(StoreUnavailable, match="not in redis yet"):
+        await store.add_feedback(kept.prediction_id, feedback("setosa"))
     await store.close()
 
 
@@ -209,14 +309,14 @@ async def test_while_redis_is_down_requests_do_not_wait_for_it(
     )
     private_redis.stop()
     with pytest.raises(StoreUnavailable):
-        await store.save(records(prediction()))
+        await store.save(one()[0])
 
     started = time.monotonic()
     with pytest.raises(StoreUnavailable, match="kept in the backlog"):
-        await store.save(records(prediction()))
+        await store.save(made("setosa", "virginica")[0])
 
     assert time.monotonic() - started < 0.1
-    assert store.pending() == 2
+    assert store.pending() == 3  # predictions, not groups
     await store.close()
 
 
@@ -225,17 +325,17 @@ async def test_a_full_backlog_drops_the_oldest_and_says_so_once(
 ) -> None:
     store = RedisStore(redis_url(private_redis), timeout=1, backlog_size=2)
     private_redis.stop()
-    saved = [prediction() for _ in range(4)]
+    saved = [one() for _ in range(4)]
 
-    for one in saved:
+    for group, _ in saved:
         with pytest.raises(StoreUnavailable):
-            await store.save(records(one))
+            await store.save(group)
     assert (store.pending(), store.dropped) == (2, 2)
     private_redis.start()
     await store.close()
 
     admin = redis.Redis.from_url(redis_url(private_redis))
-    written = [admin.exists(store.key(one.prediction_id)) for one in saved]
+    written = [admin.exists(store.key(kept.prediction_id)) for _, kept in saved]
     assert written == [0, 0, 1, 1]
     assert caplog.text.count("backlog of 2 predictions is full") == 1
 
@@ -245,14 +345,14 @@ async def test_concurrent_saves_share_round_trips(
 ) -> None:
     store = RedisStore(redis_url(private_redis), timeout=2)
     admin = redis.Redis.from_url(redis_url(private_redis))
-    batches = [[prediction()] for _ in range(20)]
+    saved = [one() for _ in range(20)]
 
-    await asyncio.gather(*(store.save(records(*batch)) for batch in batches))
+    await asyncio.gather(*(store.save(group) for group, _ in saved))
 
     writes = admin.info("commandstats")["cmdstat_evalsha"]["calls"]
-    assert writes < len(batches)
-    for [saved] in batches:
-        assert admin.exists(store.key(saved.prediction_id)) == 1
+    assert writes < len(saved)
+    for _, kept in saved:
+        assert await store.get(kept.prediction_id) == kept
     await store.close()
 
 
@@ -261,15 +361,15 @@ async def test_a_stalled_redis_loses_nothing_answered(
 ) -> None:
     store = RedisStore(redis_url(private_redis), timeout=0.2, retry_after=0.2)
     admin = redis.Redis.from_url(redis_url(private_redis))
-    batches = [[prediction()] for _ in range(50)]
+    saved = [one() for _ in range(50)]
 
     admin.client_pause(1000, all=True)
     outcomes = await asyncio.gather(
-        *(store.save(records(*batch)) for batch in batches), return_exceptions=True
+        *(store.save(group) for group, _ in saved), return_exceptions=True
     )
 
     assert all(o is None or isinstance(o, StoreUnavailable) for o in outcomes)
-    keys = [store.key(saved.prediction_id) for [saved] in batches]
+    keys = [store.key(kept.prediction_id) for _, kept in saved]
     await eventually(lambda: admin.exists(*keys) == len(keys))
     assert store.pending() == 0
     await store.close()
@@ -280,9 +380,9 @@ async def test_closing_writes_the_backlog_once_redis_is_back(
 ) -> None:
     store = RedisStore(redis_url(private_redis), timeout=0.5, retry_after=3600)
     private_redis.stop()
-    kept = prediction()
+    group, kept = one()
     with pytest.raises(StoreUnavailable):
-        await store.save(records(kept))
+        await store.save(group)
     private_redis.start()
 
     await store.close()  # the writer would only retry in an hour
@@ -297,7 +397,7 @@ async def test_closing_gives_up_after_the_drain_time_and_says_so(
     store = RedisStore(redis_url(private_redis), timeout=0.2, drain_seconds=0.5)
     private_redis.stop()
     with pytest.raises(StoreUnavailable):
-        await store.save(records(prediction()))
+        await store.save(one()[0])
 
     started = time.monotonic()
     await store.close()
@@ -323,7 +423,7 @@ async def test_a_hung_redis_costs_every_caller_at_most_the_timeout(
 
     # Ten callers queue behind one write: each waits the timeout at most, not ten.
     outcomes = await asyncio.gather(
-        *(store.save(records(prediction())) for _ in range(10)), return_exceptions=True
+        *(store.save(one()[0]) for _ in range(10)), return_exceptions=True
     )
 
     assert all(isinstance(outcome, StoreUnavailable) for outcome in outcomes)
@@ -342,7 +442,7 @@ async def test_an_outage_is_logged_once_and_the_recovery_too(
     private_redis.stop()
     for _ in range(3):
         with pytest.raises(StoreUnavailable):
-            await store.save(records(prediction()))
+            await store.save(one()[0])
     private_redis.start()
 
     await eventually(lambda: store.pending() == 0)

@@ -134,7 +134,7 @@ class Predictor:
             reason,
         )
 
-    def matrix(self, rows: Sequence[Mapping[str, float]]) -> np.ndarray:
+    def matrix(self, rows: Sequence[Mapping[str, object]]) -> np.ndarray:
         """Return the rows as a float matrix, in the order of the model's features."""
         names = self.features
         # itemgetter of one name returns a value, of several a tuple.
@@ -146,18 +146,18 @@ class Predictor:
             raise ProjectError(f"every row needs the feature {missing}") from None
         return flat.reshape(len(rows), len(self.features))
 
-    def answer(self, matrix: np.ndarray) -> tuple[list[str], list[list[float]]]:
+    def answer(self, matrix: np.ndarray) -> tuple[list[str], np.ndarray]:
         """Return each row's label and class probabilities, in one vectorised call."""
         probabilities = self.runtime.probabilities(matrix).round(6)
         labels = [self.classes[i] for i in probabilities.argmax(axis=1).tolist()]
-        return labels, probabilities.tolist()
+        return labels, probabilities
 
     def predict(self, rows: Sequence[Mapping[str, float]]) -> list[Prediction]:
         """Predict rows of named features."""
         labels, probabilities = self.answer(self.matrix(rows))
         return [
             Prediction(label, dict(zip(self.classes, row, strict=True)))
-            for label, row in zip(labels, probabilities, strict=True)
+            for label, row in zip(labels, probabilities.tolist(), strict=True)
         ]
 
 

@@ -6,6 +6,7 @@ reports/monitoring.json and reports/monitoring.html.
 """
 
 import asyncio
+from collections.abc import Mapping
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
@@ -62,8 +63,9 @@ def monitor(settings: Settings, params: Params) -> str:
     training = read_table(settings.train_file, FEATURES)
     values: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     features: dict[str, dict[str, Any]] = {}
+    inputs: list[Mapping[str, object]] = [stored.input for stored in recent]
     for feature in FEATURES:
-        live = np.array([getattr(stored.input, feature) for stored in recent])
+        live = np.array([row[feature] for row in inputs], dtype=float)
         values[feature] = (training[feature].to_numpy(dtype=float), live)
         features[feature] = asdict(compare(*values[feature], rules))
     judged = [stored for stored in recent if stored.feedback is not None]

@@ -1,5 +1,4 @@
-"""What the routes receive: this app's model, store, predictions and metrics, and the
-key guard.
+"""What the routes receive: this app's model, store and metrics, and the key guard.
 
 Every dependency is async, so FastAPI calls it on the event loop instead of handing
 each request to a worker thread.
@@ -16,18 +15,12 @@ from pydantic import SecretStr
 from .. import ENV_PREFIX
 from ..predictor import Predictor
 from .metrics import Metrics
-from .predictions import Predictions
 from .store import PredictionStore
 
 
 async def get_predictor(request: Request) -> Predictor:
     predictor: Predictor = request.app.state.predictor
     return predictor
-
-
-async def get_predictions(request: Request) -> Predictions:
-    predictions: Predictions = request.app.state.predictions
-    return predictions
 
 
 async def get_metrics(request: Request) -> Metrics:
@@ -41,7 +34,6 @@ async def get_store(request: Request) -> PredictionStore:
 
 
 PredictorDep = Annotated[Predictor, Depends(get_predictor)]
-PredictionsDep = Annotated[Predictions, Depends(get_predictions)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 StoreDep = Annotated[PredictionStore, Depends(get_store)]
 

@@ -13,6 +13,7 @@ Each server process counts for itself: run one worker per container (scale with
 replicas, as deploy/kubernetes/ does) and let Prometheus scrape each one.
 """
 
+import collections
 import logging
 from collections.abc import Iterable, Iterator
 from time import perf_counter
@@ -109,8 +110,8 @@ class Metrics:
         child.observe(seconds)
 
     def count(self, labels: Iterable[str]) -> None:
-        for label in labels:
-            self._predicted[label].inc()
+        for label, predicted in collections.Counter(labels).items():
+            self._predicted[label].inc(predicted)
 
     async def refresh(self) -> None:
         """Read the feedback counts from the store; keep the last ones if it is down."""

@@ -1,11 +1,13 @@
-"""The Redis store: one key per prediction, with a time to live, written in batches
-by one background writer that keeps what it could not write until Redis is back."""
+"""The Redis store: a key per group of predictions (serving/groups.py), with a time to
+live, written in batches by one background writer that keeps what it could not write
+until Redis is back."""
 
 import asyncio
 import contextlib
 import logging
 import time
-from itertools import islice
+from collections.abc import Awaitable, Iterable
+from typing import Any
 
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
@@ -13,18 +15,19 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from .. import DISTRIBUTION, ENV_PREFIX
+from .groups import PredictionGroup, group_id_of
 from .schemas import Feedback, StoredPrediction
-from .store import FeedbackCounts, Records, StoreUnavailable
+from .store import FeedbackCounts, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
 # What a Redis call raises when the server is down, slow or refuses the command.
 REDIS_ERRORS = (RedisError, OSError, TimeoutError)
 
-# Every prediction of a batch in one call, each with its time to live, and indexed by
-# time in a sorted set, so that the most recent are cheap to read back (`recent`).
-# KEYS: the index, then the predictions; ARGV: the time to live (seconds, 0: forever),
-# the time now (seconds), then the records.
+# Every group of a write in one call, each with its time to live, and indexed by time in
+# a sorted set, so that the most recent are cheap to read back (`recent`).
+# KEYS: the index, then the groups; ARGV: the time to live (seconds, 0: forever), the
+# time now (seconds), then the groups' records.
 WRITE = """
 local ttl = tonumber(ARGV[1])
 local now = tonumber(ARGV[2])
@@ -42,32 +45,32 @@ end
 return #KEYS - 1
 """
 
-# Keep a feedback beside its prediction (expiring with it) and count it, atomically.
-# KEYS: the prediction, its feedback, the counts; ARGV: the feedback, its label.
-# Returns the prediction's record, or nil when there is no such prediction.
+# Keep a feedback beside its prediction's group (expiring with it) and count it,
+# atomically. KEYS: the group, the feedback, the counts; ARGV: the feedback, its label,
+# the predicted label. Returns 0 when the group has expired, else 1.
 FEEDBACK = """
-local record = redis.call('GET', KEYS[1])
-if not record then
-    return false
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl == -2 then
+    return 0
 end
-local predicted = cjson.decode(record)['label']
 local previous = redis.call('GET', KEYS[2])
 if previous then
     redis.call('HINCRBY', KEYS[3], 'total', -1)
-    if cjson.decode(previous)['label'] == predicted then
+    if cjson.decode(previous)['label'] == ARGV[3] then
         redis.call('HINCRBY', KEYS[3], 'correct', -1)
     end
 end
-local ttl = redis.call('PTTL', KEYS[1])
 if ttl > 0 then
     redis.call('SET', KEYS[2], ARGV[1], 'PX', ttl)
 else
     redis.call('SET', KEYS[2], ARGV[1])
 end
 redis.call('HINCRBY', KEYS[3], 'total', 1)
-redis.call('HINCRBY', KEYS[3], 'correct', ARGV[2] == predicted and 1 or 0)
-return record
+redis.call('HINCRBY', KEYS[3], 'correct', ARGV[2] == ARGV[3] and 1 or 0)
+return 1
 """
+
+Groups = dict[str, PredictionGroup]  # by group id
 
 
 def settle(waiter: "asyncio.Future[bool]", written: bool) -> None:
@@ -76,31 +79,19 @@ def settle(waiter: "asyncio.Future[bool]", written: bool) -> None:
         waiter.set_result(written)
 
 
-def stored(
-    record: bytes | str | None, feedback: bytes | str | None
-) -> StoredPrediction | None:
-    """Build a stored prediction from its record and its feedback's, if any."""
-    if record is None:
-        return None
-    found = StoredPrediction.model_validate_json(record)
-    if feedback is not None:
-        found.feedback = Feedback.model_validate_json(feedback)
-    return found
-
-
 class RedisStore:
-    """One Redis key per prediction, written by one background writer.
+    """One Redis key per group of predictions, written by one background writer.
 
-    `save` hands predictions to the writer and waits for it at most `timeout` seconds.
-    The writer sends everything handed to it since its last write in one round trip
-    (one script call sets every key with its TTL), so concurrent requests share round
-    trips. What it could not write (Redis down or
-    too slow) waits in a bounded backlog, which the writer retries every `retry_after`
-    seconds, with no new request needed, until Redis answers; a success removes from
-    the backlog exactly what it wrote. While Redis is down, `save` puts predictions
-    straight into the backlog rather than make every request wait for a timeout. At
-    shutdown, `close` gives the writer `drain_seconds` to empty the backlog. Only an
-    outage that outlasts the backlog loses predictions: they are counted in `dropped`.
+    `save` hands a group to the writer and waits for it at most `timeout` seconds. The
+    writer sends every group handed to it since its last write in one round trip (one
+    script call sets every key with its TTL), so concurrent requests share round trips.
+    What it could not write (Redis down or too slow) waits in a bounded backlog, which
+    the writer retries every `retry_after` seconds, with no new request needed, until
+    Redis answers; a success removes from the backlog exactly what it wrote. While
+    Redis is down, `save` puts groups straight into the backlog rather than make every
+    request wait for a timeout. At shutdown, `close` gives the writer `drain_seconds`
+    to empty the backlog. Only an outage that outlasts the backlog loses predictions:
+    they are counted in `dropped`.
     """
 
     name = "redis"
@@ -118,20 +109,22 @@ class RedisStore:
     ) -> None:
         self.timeout = timeout
         self.ttl_seconds = ttl_seconds
-        self.backlog_size = backlog_size
+        self.backlog_size = backlog_size  # predictions, not groups
         self.retry_after = retry_after
         self.drain_seconds = drain_seconds
         self.failed_writes = 0
         self.dropped = 0
-        self._prefix = f"{namespace}:prediction:"
+        self.namespace = namespace
+        self._prefix = f"{namespace}:group:"
         self._feedback_prefix = f"{namespace}:feedback:"
-        self._index = f"{namespace}:predictions"
+        self._index = f"{namespace}:groups"
         self._counts = f"{namespace}:feedback-counts"
         self._down = False
         self._overflow_logged = False
-        self._backlog: dict[str, bytes] = {}
-        self._handed: list[tuple[Records, asyncio.Future[bool]]] = []
-        self._writing: dict[str, bytes] = {}
+        self._backlog: Groups = {}
+        self._backlog_size = 0  # predictions in the backlog
+        self._handed: list[tuple[PredictionGroup, asyncio.Future[bool]]] = []
+        self._writing: Groups = {}
         self._wake = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
         # No retries inside redis-py: the writer retries, and requests never wait.
@@ -145,19 +138,20 @@ class RedisStore:
         self._feedback_script = self._client.register_script(FEEDBACK)
 
     def key(self, prediction_id: str) -> str:
-        return self._prefix + prediction_id
+        """The key of the group that holds a prediction."""
+        return self._prefix + group_id_of(prediction_id)
 
     def feedback_key(self, prediction_id: str) -> str:
         return self._feedback_prefix + prediction_id
 
-    async def save(self, records: Records) -> None:
-        """Store records; raise StoreUnavailable if they are only in memory yet."""
+    async def save(self, group: PredictionGroup) -> None:
+        """Store a group; raise StoreUnavailable if it is only in memory yet."""
         if self._down:
-            self._defer(records)
+            self._defer([group])
             raise StoreUnavailable("redis is unreachable: kept in the backlog")
         loop = asyncio.get_running_loop()
         written = loop.create_future()
-        self._handed.append((records, written))
+        self._handed.append((group, written))
         self._start_writer()
         self._wake.set()
         # At the deadline the caller stops waiting; the writer keeps the predictions
@@ -189,12 +183,12 @@ class RedisStore:
     async def _write_round(self) -> None:
         """Write the backlog and what was handed over since, in one round trip."""
         handed, self._handed = self._handed, []
-        fresh = {key: value for records, _ in handed for key, value in records.items()}
-        self._writing = {**self._backlog, **fresh}
+        fresh = [group for group, _ in handed]
+        self._writing = {**self._backlog, **{group.id: group for group in fresh}}
         try:
             if self._writing:
                 async with asyncio.timeout(self.timeout):
-                    await self._write(self._writing)
+                    await self._write(self._writing.values())
         except asyncio.CancelledError:
             self._handed[:0] = handed  # stopped mid-write: close() counts them
             raise
@@ -207,10 +201,12 @@ class RedisStore:
             self._defer(fresh)
             written = False
         else:
-            for prediction_id in self._writing:
-                self._backlog.pop(prediction_id, None)
+            for group_id in self._writing:
+                self._forget(group_id)
             if self._down:
-                log.info("redis is back: wrote %d kept predictions", len(self._writing))
+                log.info(
+                    "redis is back: wrote %d kept predictions", count(self._writing)
+                )
             self._down = self._overflow_logged = False
             written = True
         finally:
@@ -218,93 +214,133 @@ class RedisStore:
         for _, waiter in handed:
             settle(waiter, written)
 
-    async def _write(self, records: Records) -> None:
-        keys = [self._index, *(self.key(prediction_id) for prediction_id in records)]
-        args: list[bytes | float] = [self.ttl_seconds, time.time(), *records.values()]
+    async def _write(self, groups: Iterable[PredictionGroup]) -> None:
+        keys, records = [self._index], []
+        for group in groups:
+            keys.append(self._prefix + group.id)
+            records.append(group.record())
+        args: list[bytes | float] = [self.ttl_seconds, time.time(), *records]
         await self._write_script(keys=keys, args=args)
 
-    def _defer(self, records: Records) -> None:
-        """Keep records for a later write, dropping the oldest beyond its size."""
-        self.failed_writes += len(records)
-        self._backlog.update(records)
-        overflow = len(self._backlog) - self.backlog_size
-        if overflow <= 0:
-            return
-        for prediction_id in list(islice(self._backlog, overflow)):
-            del self._backlog[prediction_id]
-        self.dropped += overflow
-        if not self._overflow_logged:
-            log.error(
-                "the backlog of %d predictions is full: dropping the oldest until"
-                " redis is back (%sSTORE_BACKLOG_SIZE)",
-                self.backlog_size,
-                ENV_PREFIX,
-            )
-            self._overflow_logged = True
+    def _defer(self, groups: list[PredictionGroup]) -> None:
+        """Keep groups for a later write, dropping the oldest beyond the backlog's
+        size."""
+        for group in groups:
+            self.failed_writes += len(group)
+            self._forget(group.id)
+            self._backlog[group.id] = group
+            self._backlog_size += len(group)
+        while self._backlog_size > self.backlog_size:
+            self.dropped += self._forget(next(iter(self._backlog)))
+            if not self._overflow_logged:
+                log.error(
+                    "the backlog of %d predictions is full: dropping the oldest until"
+                    " redis is back (%sSTORE_BACKLOG_SIZE)",
+                    self.backlog_size,
+                    ENV_PREFIX,
+                )
+                self._overflow_logged = True
 
-    def _waiting(self, prediction_id: str) -> bytes | None:
-        """Return the record of a prediction that is not in Redis yet, if it is one."""
+    def _forget(self, group_id: str) -> int:
+        """Take a group out of the backlog; return its number of predictions."""
+        group = self._backlog.pop(group_id, None)
+        size = len(group) if group is not None else 0
+        self._backlog_size -= size
+        return size
+
+    def _waiting(self, prediction_id: str) -> PredictionGroup | None:
+        """Return the group of a prediction that is not in Redis yet, if it is one."""
+        group_id = group_id_of(prediction_id)
         waiting = [
-            self._backlog,
-            self._writing,
-            *(records for records, _ in self._handed),
+            self._backlog.get(group_id),
+            self._writing.get(group_id),
+            *(group for group, _ in self._handed if group.id == group_id),
         ]
-        return next((r[prediction_id] for r in waiting if prediction_id in r), None)
+        return next((group for group in waiting if group is not None), None)
 
     async def get(self, prediction_id: str) -> StoredPrediction | None:
-        record = self._waiting(prediction_id)
-        if record is not None:
-            return StoredPrediction.model_validate_json(record)
+        group = self._waiting(prediction_id)
+        if group is not None:
+            return group.prediction(prediction_id)
         [found] = await self._read([prediction_id])
         return found
 
     async def recent(self, limit: int) -> list[StoredPrediction]:
-        try:
-            keys = await self._client.zrevrange(self._index, 0, limit - 1)
-        except REDIS_ERRORS as error:
-            raise StoreUnavailable(f"redis read failed: {error!r}") from error
-        ids = [
-            key.decode()[len(self._prefix) :] for key in keys if isinstance(key, bytes)
-        ]
-        # Expired predictions may still be indexed for up to one write: skip them.
-        return [found for found in await self._read(ids) if found is not None]
+        """Return up to `limit` predictions, the most recent first, with feedback."""
+        found: list[StoredPrediction] = []
+        start, page = 0, min(limit, 500)  # groups per round trip
+        while len(found) < limit:
+            keys = await self._call(
+                self._client.zrevrange(self._index, start, start + page - 1)
+            )
+            if not keys:
+                break
+            records = await self._call(self._client.mget(keys))
+            # Expired groups may still be indexed for up to one write: skip them.
+            for record in filter(None, records):
+                found.extend(PredictionGroup.from_record(record).predictions())
+            start += page
+        newest = found[:limit]
+        await self._with_feedback(newest)
+        return newest
 
     async def _read(self, ids: list[str]) -> list[StoredPrediction | None]:
-        """Read predictions with their feedback, in chunks of one round trip each."""
+        """Read predictions with their feedback, in one round trip."""
+        keys = list(dict.fromkeys(self.key(prediction_id) for prediction_id in ids))
+        records = await self._call(self._client.mget(keys))
+        groups = {
+            key: PredictionGroup.from_record(record)
+            for key, record in zip(keys, records, strict=True)
+            if record is not None
+        }
         found: list[StoredPrediction | None] = []
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            keys = [self.key(i) for i in chunk] + [self.feedback_key(i) for i in chunk]
-            try:
-                values = await self._client.mget(keys)
-            except REDIS_ERRORS as error:
-                raise StoreUnavailable(f"redis read failed: {error!r}") from error
-            for record, feedback in zip(
-                values[: len(chunk)], values[len(chunk) :], strict=True
-            ):
-                found.append(stored(record, feedback))
+        for prediction_id in ids:
+            group = groups.get(self.key(prediction_id))
+            found.append(None if group is None else group.prediction(prediction_id))
+        await self._with_feedback([one for one in found if one is not None])
         return found
+
+    async def _with_feedback(self, predictions: list[StoredPrediction]) -> None:
+        """Add their feedback to predictions, in round trips of 500."""
+        for start in range(0, len(predictions), 500):
+            chunk = predictions[start : start + 500]
+            keys = [self.feedback_key(one.prediction_id) for one in chunk]
+            for one, feedback in zip(
+                chunk, await self._call(self._client.mget(keys)), strict=True
+            ):
+                if feedback is not None:
+                    one.feedback = Feedback.model_validate_json(feedback)
+
+    async def _call(self, reply: Awaitable[Any]) -> Any:
+        """Await a read; a Redis error becomes StoreUnavailable."""
+        try:
+            return await reply
+        except REDIS_ERRORS as error:
+            raise StoreUnavailable(f"redis read failed: {error!r}") from error
 
     async def add_feedback(
         self, prediction_id: str, feedback: Feedback
     ) -> StoredPrediction | None:
         if self._waiting(prediction_id) is not None:
             raise StoreUnavailable("the prediction is not in redis yet")
+        found = await self.get(prediction_id)
+        if found is None:
+            return None
         keys = [self.key(prediction_id), self.feedback_key(prediction_id), self._counts]
-        document = feedback.model_dump_json()
+        args = [feedback.model_dump_json(), feedback.label, found.label]
         try:
-            record = await self._feedback_script(
-                keys=keys, args=[document, feedback.label]
-            )
+            kept = await self._feedback_script(keys=keys, args=args)
         except REDIS_ERRORS as error:
             raise StoreUnavailable(f"redis write failed: {error!r}") from error
-        return stored(record, document)
+        if not kept:  # the prediction expired since it was read
+            return None
+        found.feedback = feedback
+        return found
 
     async def feedback_counts(self) -> FeedbackCounts:
-        try:
-            total, correct = await self._client.hmget(self._counts, "total", "correct")
-        except REDIS_ERRORS as error:
-            raise StoreUnavailable(f"redis read failed: {error!r}") from error
+        total, correct = await self._call(
+            self._client.hmget(self._counts, "total", "correct")
+        )
         return FeedbackCounts(int(total or 0), int(correct or 0))
 
     async def ping(self) -> bool:
@@ -314,7 +350,7 @@ class RedisStore:
             return False
 
     def pending(self) -> int:
-        return len(self._backlog)
+        return self._backlog_size
 
     async def close(self) -> None:
         """Give the writer `drain_seconds` to write what it holds, then disconnect."""
@@ -330,9 +366,14 @@ class RedisStore:
             self._writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._writer
-        lost = len(self._backlog) + sum(len(records) for records, _ in self._handed)
+        lost = self._backlog_size + sum(len(group) for group, _ in self._handed)
         if lost:
             log.error(
                 "shutting down: %d predictions could not be written to redis", lost
             )
         await self._client.aclose()
+
+
+def count(groups: Groups) -> int:
+    """The number of predictions in groups."""
+    return sum(len(group) for group in groups.values())

@@ -1,9 +1,9 @@
 """Where predictions are kept: Redis when REDIS_URL is set (redis_store.py), else a
 bounded dict in the server's memory.
 
-Both stores take predictions as records, each prediction's JSON by its id (serialized
-once, by serving/predictions.py), and read them back as StoredPrediction, the most
-recent first when asked for many. Feedback (the true label, which arrives later) is
+Both stores take predictions in groups, those of one model call (serving/groups.py),
+and read them back one by one as StoredPrediction, the most recent first when asked for
+many. Feedback (the true label, which arrives later) is
 kept beside its prediction, and counted: the live accuracy is `correct / total` of the
 feedback received, a replaced feedback counted once. They raise StoreUnavailable, and
 only that, when they cannot do their job, so the API can keep answering predictions
@@ -12,19 +12,16 @@ while the store is down.
 
 import logging
 from collections import OrderedDict
-from collections.abc import Mapping
 from dataclasses import dataclass
 from itertools import islice
 from typing import Protocol
 from urllib.parse import urlsplit
 
 from ..settings import Settings
+from .groups import PredictionGroup
 from .schemas import Feedback, StoredPrediction
 
 log = logging.getLogger(__name__)
-
-# A prediction's JSON by its id.
-Records = Mapping[str, bytes]
 
 
 class StoreUnavailable(Exception):
@@ -44,7 +41,7 @@ class PredictionStore(Protocol):
     failed_writes: int
     dropped: int
 
-    async def save(self, records: Records) -> None: ...
+    async def save(self, group: PredictionGroup) -> None: ...
 
     async def get(self, prediction_id: str) -> StoredPrediction | None: ...
 
@@ -72,23 +69,25 @@ class MemoryStore:
         self.capacity = capacity
         self.failed_writes = 0
         self.dropped = 0
-        self._items: OrderedDict[str, bytes] = OrderedDict()
+        # Each prediction's group, by the prediction's id, the oldest first.
+        self._items: OrderedDict[str, PredictionGroup] = OrderedDict()
         self._feedback: dict[str, Feedback] = {}
         self._counts = FeedbackCounts()
 
-    async def save(self, records: Records) -> None:
-        self._items.update(records)
+    async def save(self, group: PredictionGroup) -> None:
+        self._items.update(dict.fromkeys(group.ids, group))
         while len(self._items) > self.capacity:
             prediction_id, _ = self._items.popitem(last=False)
             self._feedback.pop(prediction_id, None)
             self.dropped += 1
 
     async def get(self, prediction_id: str) -> StoredPrediction | None:
-        record = self._items.get(prediction_id)
-        if record is None:
+        group = self._items.get(prediction_id)
+        if group is None:
             return None
-        stored = StoredPrediction.model_validate_json(record)
-        stored.feedback = self._feedback.get(prediction_id)
+        stored = group.prediction(prediction_id)
+        if stored is not None:
+            stored.feedback = self._feedback.get(prediction_id)
         return stored
 
     async def recent(self, limit: int) -> list[StoredPrediction]:
