@@ -84,6 +84,26 @@ def test_the_request_fields_are_the_model_features(client: TestClient) -> None:
     assert fields == client.get("/model").json()["features"]
 
 
+@pytest.mark.parametrize(
+    ("path", "body"), [("/predict", "Features"), ("/predict/batch", "BatchRequest")]
+)
+def test_the_documented_body_is_the_validated_one(
+    client: TestClient, path: str, body: str
+) -> None:
+    schema = client.get("/openapi.json").json()
+    request = schema["paths"][path]["post"]["requestBody"]
+    ref = request["content"]["application/json"]["schema"]["$ref"]
+
+    assert request["required"] is True
+    assert ref == f"#/components/schemas/{body}"
+    documented = schema["components"]["schemas"][body]
+    assert documented["additionalProperties"] is False  # as the route refuses extras
+    if body == "BatchRequest":
+        rows = documented["properties"]["rows"]
+        assert rows["items"] == {"$ref": "#/components/schemas/Features"}
+        assert rows["maxItems"] == MAX_BATCH_ROWS
+
+
 def test_a_batch_is_predicted_in_order(client: TestClient) -> None:
     virginica = {**EXAMPLE, "petal_length_cm": 6.0, "petal_width_cm": 2.5}
 

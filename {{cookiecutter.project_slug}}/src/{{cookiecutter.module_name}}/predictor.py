@@ -53,12 +53,11 @@ class OnnxRuntime:
             path, options, providers=["CPUExecutionProvider"]
         )
         self.metadata: dict[str, str] = self.session.get_modelmeta().custom_metadata_map
-        outputs = [output.name for output in self.session.get_outputs()]
-        self.output = outputs.index(ONNX_PROBABILITIES)
 
     def probabilities(self, matrix: np.ndarray) -> np.ndarray:
-        # Asking for every output is cheaper per call than naming one.
-        return np.asarray(self.session.run(None, {ONNX_INPUT: matrix})[self.output])
+        # Only the probabilities: the labels output costs a Python string per row.
+        [probabilities] = self.session.run([ONNX_PROBABILITIES], {ONNX_INPUT: matrix})
+        return np.asarray(probabilities)
 
 
 class EstimatorRuntime:
@@ -149,7 +148,9 @@ class Predictor:
     def answer(self, matrix: np.ndarray) -> tuple[list[str], np.ndarray]:
         """Return each row's label and class probabilities, in one vectorised call."""
         probabilities = self.runtime.probabilities(matrix).round(6)
-        labels = [self.classes[i] for i in probabilities.argmax(axis=1).tolist()]
+        labels = list(
+            map(self.classes.__getitem__, probabilities.argmax(axis=1).tolist())
+        )
         return labels, probabilities
 
     def predict(self, rows: Sequence[Mapping[str, float]]) -> list[Prediction]:

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from itertools import repeat
+from itertools import chain, repeat
 from typing import TypedDict
 
 from ..predictor import Predictor
@@ -57,7 +57,8 @@ class Predictions:
     def _predict_queued(self) -> None:
         queue, self._queue = self._queue, []
         try:
-            answers, group = self._predict([row for rows, _ in queue for row in rows])
+            queued = chain.from_iterable(rows for rows, _ in queue)
+            answers, group = self._predict(list(queued))
         except Exception as error:  # each caller gets it, as if it had called alone
             for _, answered in queue:
                 answered.set_exception(error)
@@ -77,10 +78,11 @@ class Predictions:
         self.metrics.count(labels)
         group_id, ids = new_ids(len(rows))
         version = predictor.version
-        # Each row's {class: probability}, built by map: a loop in C, not in Python.
-        by_class = map(
-            dict, map(zip, repeat(predictor.classes), probabilities.tolist())
-        )
+        # Each row's {class: probability}, assembled by loops in C, not in Python: the
+        # (class, probability) pairs of each column, zipped into rows.
+        columns = zip(predictor.classes, probabilities.T.tolist(), strict=True)
+        pairs = (zip(repeat(name), column) for name, column in columns)
+        by_class = map(dict, zip(*pairs, strict=True))
         answers: list[Answer] = [
             {
                 "prediction_id": prediction_id,
