@@ -192,6 +192,20 @@ async def test_recent_reads_the_newest_first(store: PredictionStore) -> None:
     assert await store.recent(10) == [third, judged, first]
 
 
+async def test_recent_reads_across_many_groups_and_stops_at_the_limit(
+    store: PredictionStore,
+) -> None:
+    singles = [one() for _ in range(20)]
+    batch, in_batch = made(*["versicolor"] * 50)
+    for group, _ in singles:
+        await store.save(group)
+    await store.save(batch)
+
+    newest = await store.recent(60)
+
+    assert newest == in_batch[::-1] + [saved for _, saved in singles[:-11:-1]]
+
+
 async def test_the_memory_store_keeps_only_the_newest() -> None:
     store = MemoryStore(capacity=2)
     group, (first, second, third) = made("setosa", "versicolor", "virginica")

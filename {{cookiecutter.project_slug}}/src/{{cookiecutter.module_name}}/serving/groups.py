@@ -70,9 +70,10 @@ class PredictionGroup:
             return None
         return self._stored(row)
 
-    def predictions(self) -> list[StoredPrediction]:
-        """Return the group's predictions, the last made first."""
-        return [self._stored(row) for row in reversed(range(len(self)))]
+    def predictions(self, limit: int) -> list[StoredPrediction]:
+        """Return up to `limit` of the group's predictions, the last made first."""
+        last = range(len(self) - 1, max(len(self) - limit, 0) - 1, -1)
+        return [self._stored(row) for row in last]
 
     def _stored(self, row: int) -> StoredPrediction:
         probabilities = self.probabilities[row].tolist()

@@ -268,7 +268,9 @@ class RedisStore:
     async def recent(self, limit: int) -> list[StoredPrediction]:
         """Return up to `limit` predictions, the most recent first, with feedback."""
         found: list[StoredPrediction] = []
-        start, page = 0, min(limit, 500)  # groups per round trip
+        # Groups per round trip: a few first (a batch's group holds many predictions),
+        # twice as many each time (single requests make groups of one).
+        start, page = 0, 8
         while len(found) < limit:
             keys = await self._call(
                 self._client.zrevrange(self._index, start, start + page - 1)
@@ -278,11 +280,13 @@ class RedisStore:
             records = await self._call(self._client.mget(keys))
             # Expired groups may still be indexed for up to one write: skip them.
             for record in filter(None, records):
-                found.extend(PredictionGroup.from_record(record).predictions())
-            start += page
-        newest = found[:limit]
-        await self._with_feedback(newest)
-        return newest
+                group = PredictionGroup.from_record(record)
+                found.extend(group.predictions(limit - len(found)))
+                if len(found) == limit:
+                    break
+            start, page = start + page, min(2 * page, 512)
+        await self._with_feedback(found)
+        return found
 
     async def _read(self, ids: list[str]) -> list[StoredPrediction | None]:
         """Read predictions with their feedback, in one round trip."""
