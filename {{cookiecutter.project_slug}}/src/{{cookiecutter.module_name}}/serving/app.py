@@ -44,9 +44,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # What start-up loaded lives as long as the process: the garbage collector
     # need not walk it again on every collection (a large cost in batch requests).
     gc.freeze()
-    # A batch request makes tens of thousands of short-lived objects. Collected every
-    # 700 new objects (Python's default), those still in use are walked and promoted,
-    # again and again; every 50,000, most are gone first: a fifth more rows a second.
+    # A batch request makes thousands of short-lived objects: collected every 700 new
+    # objects (Python's default), those still in use are walked and promoted again and
+    # again (about 4 collections per 1000-row batch); every 50,000, they are gone first.
     gc.set_threshold(50_000, *gc.get_threshold()[1:])
     yield
     await app.state.store.close()

@@ -59,7 +59,7 @@ def parse(adapter: TypeAdapter[Body], body: bytes) -> Body:
     """Validate a request's JSON straight from its bytes; 422 as FastAPI would.
 
     FastAPI would decode the JSON into Python objects first, then validate those:
-    twice the work, and most of the time of a batch.
+    twice the work, which was half the time of a batch.
     """
     try:
         return adapter.validate_json(body)
