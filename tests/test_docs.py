@@ -39,6 +39,22 @@ SHAPE = [
     "## Further reading",
     "```mermaid",
 ]
+# The shape that issue 27 settled, on top of SHAPE: an exercise that makes the reader
+# think (a line that opens with one of THINKING, answered only in the solution), an
+# optional concept box (`!!! abstract "Concept: NAME"`) where an idea needs one, and a
+# quiz of three to five collapsed questions, each with its answer inside.
+THINKING = ("**Predict:**", "**Observe:**", "**Decide:**")
+CONCEPT = re.compile(r'^!!! abstract "Concept: [^"]+"\n\n(    \S.*\n)+', re.MULTILINE)
+QUESTION = re.compile(r'^\?\?\? question "[^"]+\?"\n\n(    \S.*\n)+', re.MULTILINE)
+# Chapters still in the first shape; a chapter leaves this set when it gets the quiz,
+# and the set only shrinks (issue 27 moves the rest).
+FIRST_SHAPE = {
+    name
+    for name in (
+        "generate code-quality tests pre-commit ci pipeline mlflow airflow serving"
+        " containers load speed production own-data self-evaluation"
+    ).split()
+}
 
 
 def blocks(page: Path) -> list[tuple[int, str, str]]:
@@ -69,6 +85,30 @@ def test_every_chapter_has_the_same_shape(page: Path) -> None:
     assert positions == sorted(positions), f"{page.name}: goals, prerequisites, why, ..."
     checkpoint = text.split("## Checkpoint", 1)[1].split("\n## ", 1)[0]
     assert "<!-- run -->" in checkpoint, f"{page.name}: the checkpoint must be runnable"
+
+
+def section(text: str, heading: str) -> str:
+    """The text under a `## heading`, up to the next one."""
+    return text.split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
+
+
+@pytest.mark.parametrize("page", COURSE, ids=lambda page: page.stem)
+def test_every_chapter_in_the_settled_shape_makes_the_reader_think(page: Path) -> None:
+    text = page.read_text(encoding="utf-8")
+    if page.stem in FIRST_SHAPE:
+        assert "## Quiz" not in text, f"{page.name} has its quiz: take it out of FIRST_SHAPE"
+        return
+
+    exercise = section(text, "Exercise").split('??? success "Solution"', 1)[0]
+    assert any(
+        line.startswith(THINKING) for line in exercise.splitlines()
+    ), f"{page.name}: the exercise asks for a prediction, observation or decision"
+    questions = QUESTION.findall(section(text, "Quiz"))
+    assert 3 <= len(questions) <= 5, f"{page.name}: {len(questions)} quiz questions"
+    boxes = text.count("!!! abstract")
+    assert boxes == len(CONCEPT.findall(text)), f"{page.name}: a concept box lacks its body"
+    headings = re.findall(r"^## (.+)$", text, flags=re.MULTILINE)
+    assert headings.index("Quiz") == headings.index("What the hackathon team did") - 1
 
 
 @pytest.mark.parametrize("page", COURSE, ids=lambda page: page.stem)
