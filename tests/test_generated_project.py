@@ -189,8 +189,8 @@ def test_served_predictions_land_in_redis(installed: BakedProject, redis_url: st
     assert created["label"] == "setosa"
     assert stored["prediction_id"] == created["prediction_id"]
     # The prediction's group: its id's first 16 characters (serving/groups.py).
-    key = f"{installed.path.name}:group:{created['prediction_id'][:16]}"
-    group = json.loads(redis.Redis.from_url(redis_url).get(key) or "{}")
+    key = "{" + installed.path.name + "}:group:" + created["prediction_id"][:16]
+    group = json.loads(redis.Redis.from_url(redis_url).hget(key, "record") or "{}")
     row = group["ids"].index(created["prediction_id"])
     assert group["labels"][row] == "setosa"
     assert "storing predictions in Redis" in log

@@ -48,6 +48,7 @@ SOURCE = [
     "serving/groups.py",
     "serving/metrics.py",
     "serving/predictions.py",
+    "serving/redis_migration.py",
     "serving/redis_store.py",
     "serving/routes.py",
     "serving/schemas.py",
@@ -60,6 +61,7 @@ TESTS = [
     "test_cli.py",
     "test_feedback_and_metrics.py",
     "test_files.py",
+    "test_full_redis.py",
     "test_fuzz.py",
     "test_monitoring.py",
     "test_params.py",
@@ -72,6 +74,7 @@ TESTS = [
     "test_startup.py",
     "test_steps.py",
     "test_store.py",
+    "test_store_migration.py",
 ]
 ALWAYS = [
     ".dockerignore",

@@ -8,15 +8,19 @@ import os
 import shutil
 import sys
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
+import orjson
 import pytest
+import redis
 from mirakuru import HTTPExecutor
 from port_for import get_port
 from pytest_redis.executor import RedisExecutor
 
 import {{ cookiecutter.module_name }} as package
-from {{ cookiecutter.module_name }} import ENV_PREFIX
+from {{ cookiecutter.module_name }} import DISTRIBUTION, ENV_PREFIX
+from {{ cookiecutter.module_name }}.serving.groups import group_id_of
+from {{ cookiecutter.module_name }}.serving.redis_store import RECORD
 from {{ cookiecutter.module_name }}.settings import Settings
 
 # The settings that name files and folders: the pipeline's, and so the server's.
@@ -55,6 +59,15 @@ def redis_server(folder: Path) -> RedisExecutor:
 
 def redis_url(server: RedisExecutor) -> str:
     return f"redis://{server.host}:{server.port}/0"
+
+
+def group_in_redis(url: str, prediction_id: str) -> dict[str, Any]:
+    """The record of a prediction's group as Redis itself holds it, not the API's
+    memory: the hash `{<namespace>}:group:<group id>` (serving/redis_store.py)."""
+    key = "{" + DISTRIBUTION + "}:group:" + group_id_of(prediction_id)
+    with redis.Redis.from_url(url) as admin:
+        record = admin.hget(key, RECORD)
+    return {} if record is None else dict(orjson.loads(record))
 
 
 def environment(settings: Settings) -> dict[str, str]:

@@ -6,11 +6,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import redis
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from pytest_redis.executor import RedisExecutor
-from servers import redis_url
+from servers import group_in_redis, redis_url
 
 from {{ cookiecutter.module_name }} import DISTRIBUTION
 from {{ cookiecutter.module_name }}.errors import ProjectError
@@ -190,7 +189,7 @@ def test_a_huge_streamed_body_is_a_413(client: TestClient, trained: Settings) ->
 def test_health_reports_the_memory_store(client: TestClient) -> None:
     health = client.get("/health").json()
 
-    assert health["status"] == "ok"
+    assert (health["status"], health["reason"]) == ("ok", None)
     assert health["runtime"] == "onnx"
     assert health["store"] == {
         "backend": "memory",
@@ -226,9 +225,8 @@ def test_predictions_land_in_redis_and_survive_a_restart(
         created = first.post("/predict", json=EXAMPLE).json()
         assert first.get("/health").json()["store"]["backend"] == "redis"
 
-    group = f"{DISTRIBUTION}:group:{created['prediction_id'][:16]}"
-    record = redis.Redis.from_url(shared_redis).get(group)
-    assert record is not None and created["prediction_id"] in json.loads(record)["ids"]
+    group = group_in_redis(shared_redis, created["prediction_id"])
+    assert created["prediction_id"] in group["ids"]
     with serve(settings) as restarted:
         stored = restarted.get(f"/predictions/{created['prediction_id']}")
     assert stored.status_code == 200
@@ -248,6 +246,7 @@ def test_a_redis_outage_costs_no_prediction(
 
         assert during.status_code == 200
         assert health["status"] == "degraded"
+        assert health["reason"] == "the prediction store does not answer"
         assert health["store"]["reachable"] is False
         assert health["store"]["pending_writes"] == 1
         assert reads.status_code == 503

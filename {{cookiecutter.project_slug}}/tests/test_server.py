@@ -1,7 +1,6 @@
 """The API as users run it, in its own process: Redis stalls, and the server stops."""
 
 import asyncio
-import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,9 +10,10 @@ import pytest
 import redis
 from mirakuru import HTTPExecutor
 from pytest_redis.executor import RedisExecutor
-from servers import api_server, redis_url
+from servers import api_server, group_in_redis, redis_url
 
-from {{ cookiecutter.module_name }} import DISTRIBUTION, ENV_PREFIX
+from {{ cookiecutter.module_name }} import ENV_PREFIX
+from {{ cookiecutter.module_name }}.serving.groups import group_id_of
 from {{ cookiecutter.module_name }}.serving.schemas import EXAMPLE
 from {{ cookiecutter.module_name }}.settings import Settings
 
@@ -51,9 +51,10 @@ def burst(base: str, requests: int) -> list[str]:
 
 def stored(private_redis: RedisExecutor, ids: list[str]) -> int:
     """How many of the predictions Redis itself holds (not the API's memory)."""
-    groups = {f"{DISTRIBUTION}:group:{id_[:16]}" for id_ in ids}
-    records = redis.Redis.from_url(redis_url(private_redis)).mget(groups)
-    held = {id_ for record in records if record for id_ in json.loads(record)["ids"]}
+    url = redis_url(private_redis)
+    groups = {group_id_of(id_): id_ for id_ in ids}  # one of each group's ids
+    records = [group_in_redis(url, one) for one in groups.values()]
+    held = {id_ for record in records for id_ in record.get("ids", [])}
     return len(held.intersection(ids))
 
 

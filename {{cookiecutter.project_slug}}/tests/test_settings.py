@@ -36,3 +36,14 @@ def test_a_bad_log_level_is_rejected(monkeypatch: pytest.MonkeyPatch) -> None:
 
     with pytest.raises(ProjectError, match=f"^{ENV_PREFIX}LOG_LEVEL: Input should be"):
         load_settings()
+
+
+def test_predictions_cannot_be_kept_forever(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every key in Redis expires, so that Redis can evict the oldest when it is full.
+    monkeypatch.setenv(f"{ENV_PREFIX}PREDICTION_TTL_SECONDS", "0")
+
+    with pytest.raises(
+        ProjectError,
+        match=f"^{ENV_PREFIX}PREDICTION_TTL_SECONDS: Input should be greater than 0",
+    ):
+        load_settings()

@@ -136,6 +136,7 @@ async def test_a_healthy_store_answers_ping(store: PredictionStore) -> None:
     assert await store.ping() is True
     assert store.pending() == 0
     assert store.failed_writes == store.dropped == 0
+    assert store.problem() is None
 
 
 def feedback(label: str) -> Feedback:
@@ -214,7 +215,7 @@ async def test_the_memory_store_keeps_only_the_newest() -> None:
 
     assert await store.get(first.prediction_id) is None
     assert await store.get(third.prediction_id) == third
-    assert store.dropped == 1
+    assert (store.dropped, await store.evictions()) == (0, 1)  # stored, then evicted
 
 
 def test_a_group_record_keeps_every_value_exactly() -> None:
@@ -237,23 +238,8 @@ def test_the_ids_of_a_group_lead_to_it_and_share_nothing_else() -> None:
     assert len({i[16:] for i in ids}) == 1000  # the own part is drawn for each
 
 
-@pytest.mark.parametrize("ttl", [60, 0])
-async def test_redis_keys_expire_unless_the_ttl_is_zero(
-    shared_redis: str, ttl: int
-) -> None:
-    store = RedisStore(shared_redis, timeout=2, ttl_seconds=ttl)
-    group, saved = one()
-
-    await store.save(group)
-
-    left = redis.Redis.from_url(shared_redis).ttl(store.key(saved.prediction_id))
-    assert 0 < left <= 60 if ttl else left == -1  # -1: the key never expires
-    await store.close()
-
-
-async def test_redis_keeps_a_group_in_one_key_and_feedback_expires_with_it(
-    shared_redis: str,
-) -> None:
+async def test_every_redis_key_is_bounded(shared_redis: str) -> None:
+    """Each key expires, or is of a fixed size: Redis can evict what it must."""
     store = RedisStore(
         shared_redis, timeout=2, ttl_seconds=60, namespace=f"test-{uuid.uuid4().hex}"
     )
@@ -263,14 +249,45 @@ async def test_redis_keeps_a_group_in_one_key_and_feedback_expires_with_it(
     await store.save(group)
     await store.add_feedback(saved[0].prediction_id, feedback("setosa"))
 
-    keys = {key.decode() for key in admin.scan_iter(match=f"{store.namespace}:*")}
-    assert keys == {
-        store.key(saved[0].prediction_id),
-        store.feedback_key(saved[0].prediction_id),
-        f"{store.namespace}:groups",
-        f"{store.namespace}:feedback-counts",
-    }
-    assert 0 < admin.ttl(store.feedback_key(saved[0].prediction_id)) <= 60
+    keys = {key.decode() for key in admin.scan_iter(match=f"*{store.namespace}*")}
+    group_key, counts = store.key(saved[0].prediction_id), store.counts_key
+    assert keys == {group_key, store.index_key, counts}
+    assert all(0 < admin.ttl(key) <= 60 for key in keys - {counts})
+    assert admin.hkeys(counts) == [b"total", b"correct"]  # two counters, no more
+    await store.close()
+
+
+async def test_feedback_lives_in_its_group_and_goes_with_it(
+    shared_redis: str,
+) -> None:
+    store = RedisStore(shared_redis, timeout=2, namespace=f"test-{uuid.uuid4().hex}")
+    group, saved = one()
+    await store.save(group)
+    await store.add_feedback(saved.prediction_id, feedback("setosa"))
+
+    # What Redis does to the oldest group when its memory is full.
+    redis.Redis.from_url(shared_redis).delete(store.key(saved.prediction_id))
+    again = await store.add_feedback(saved.prediction_id, feedback("virginica"))
+
+    assert again is None  # 404: the prediction is gone, so is its feedback
+    assert await store.feedback_counts() == FeedbackCounts(total=1, correct=1)
+    await store.close()
+
+
+async def test_the_index_keeps_the_newest_groups_up_to_its_size(
+    shared_redis: str,
+) -> None:
+    store = RedisStore(
+        shared_redis, timeout=2, index_size=3, namespace=f"test-{uuid.uuid4().hex}"
+    )
+    saved = [one() for _ in range(5)]
+    for group, _ in saved:
+        await store.save(group)
+
+    admin = redis.Redis.from_url(shared_redis)
+    assert admin.zcard(store.index_key) == 3
+    newest = [kept for _, kept in reversed(saved)][:3]
+    assert await store.recent(10) == newest
     await store.close()
 
 
@@ -287,6 +304,7 @@ async def test_an_outage_keeps_predictions_until_redis_is_back(
         await store.save(during)
     assert await store.ping() is False
     assert store.pending() == 1
+    assert "redis writes are failing" in str(store.problem())
     assert await store.get(kept.prediction_id) == kept  # served from the backlog
 
     private_redis.start()  # a fresh, empty server on the same port

@@ -118,6 +118,25 @@ def monitor() -> None:
     typer.echo(write_report(settings, load_params(settings.params_file)))
 
 
+@app.command("migrate-store")
+@one_line_errors
+def migrate_store() -> None:
+    """Move predictions stored by a server of template 1.0.0 to the current layout."""
+    from redis.exceptions import RedisError
+
+    from .serving.redis_migration import migrate
+    from .settings import load_settings
+
+    try:
+        moved = migrate(load_settings())
+    except (RedisError, OSError) as error:
+        raise ProjectError(f"REDIS_URL: {error}") from None
+    typer.echo(
+        f"moved {moved.groups} groups ({moved.predictions} predictions,"
+        f" {moved.feedback} with feedback) to the current layout"
+    )
+
+
 def parse_features(pairs: Sequence[str], names: Sequence[str]) -> dict[str, float]:
     """Turn ["name=1.5", ...] into {"name": 1.5}, requiring every one of `names`."""
     row: dict[str, float] = {}

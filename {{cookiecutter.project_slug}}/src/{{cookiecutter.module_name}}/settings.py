@@ -17,6 +17,10 @@ from .errors import ProjectError, first_problem
 from .tracking import TrackingSettings
 
 DAY_SECONDS = 86_400
+THIRTY_DAYS = 30 * DAY_SECONDS
+# Groups of predictions that `make monitor` can read back, the most recent first: an
+# index entry costs Redis about 100 bytes (10 MB at this size).
+INDEX_SIZE = 100_000
 
 
 class Settings(TrackingSettings):
@@ -55,8 +59,11 @@ class Settings(TrackingSettings):
     )
     # The longest a request waits for Redis before answering without it.
     redis_timeout_seconds: float = Field(default=0.5, gt=0)
-    # Stored predictions expire after this long; 0 keeps them forever.
-    prediction_ttl_seconds: int = Field(default=30 * DAY_SECONDS, ge=0)
+    # Stored predictions expire after this long. Every key in Redis expires, so that
+    # Redis can evict the oldest predictions when its memory is full.
+    prediction_ttl_seconds: int = Field(default=THIRTY_DAYS, gt=0)
+    # The most recent groups of predictions that `make monitor` can read from Redis.
+    store_index_size: int = Field(default=INDEX_SIZE, ge=1)
     memory_store_size: int = Field(default=10_000, ge=1)
     # Predictions kept in memory while Redis is unreachable, written when it is back.
     store_backlog_size: int = Field(default=10_000, ge=0)

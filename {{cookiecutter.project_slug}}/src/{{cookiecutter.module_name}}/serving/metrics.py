@@ -5,6 +5,9 @@
 - `<package>_predictions_total` per predicted label;
 - `<package>_store_failed_writes`, `_store_pending_writes`, `_store_dropped`: the
   prediction store's health, read when scraped;
+- `<package>_store_evictions_total`: entries the store evicted to make room. With Redis
+  it is Redis's own `evicted_keys`, which counts for the whole Redis: every replica
+  reports the same value, so aggregate it with `max`, not `sum`;
 - `<package>_feedback_total`, `<package>_live_accuracy`: the feedback received and the
   share of those predictions that were right;
 - `<package>_model_info`: the served model's version and runtime.
@@ -19,7 +22,7 @@ from collections.abc import Iterable, Iterator
 from time import perf_counter
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, Info
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -43,6 +46,7 @@ class StoreCollector(Collector):
     def __init__(self, store: PredictionStore) -> None:
         self.store = store
         self.feedback = FeedbackCounts()
+        self.evictions = 0
 
     def collect(self) -> Iterator[Metric]:
         store, feedback = self.store, self.feedback
@@ -58,6 +62,11 @@ class StoreCollector(Collector):
             "store_dropped",
             "Predictions lost because the store's backlog was full",
             store.dropped,
+        )
+        yield CounterMetricFamily(
+            f"{NAMESPACE}_store_evictions",
+            "Entries the store evicted to make room (Redis: for the whole Redis)",
+            value=self.evictions,
         )
         yield gauge("feedback_total", "Predictions that got feedback", feedback.total)
         if feedback.total:
@@ -114,12 +123,13 @@ class Metrics:
             self._predicted[label].inc(predicted)
 
     async def refresh(self) -> None:
-        """Read the feedback counts from the store; keep the last ones if it is down."""
+        """Read the store's counts; keep the last ones if it is down."""
+        collector = self.collector
         try:
-            collector = self.collector
             collector.feedback = await collector.store.feedback_counts()
+            collector.evictions = await collector.store.evictions()
         except StoreUnavailable as error:
-            log.warning("feedback counts unavailable for /metrics: %s", error)
+            log.warning("store counts unavailable for /metrics: %s", error)
 
 
 class RequestMetrics:

@@ -1,6 +1,21 @@
 """The Redis store: a key per group of predictions (serving/groups.py), with a time to
 live, written in batches by one background writer that keeps what it could not write
-until Redis is back."""
+until Redis is back.
+
+Every key it writes is bounded, so that a Redis with a `maxmemory` and the
+`volatile-ttl` policy (compose.yaml) stays writable however long it runs:
+
+- `{NS}:group:<group id>`, a hash: the group's record, and the feedback of each of its
+  predictions beside it. It expires after the TTL. Under memory pressure, Redis evicts
+  the groups closest to expiry, the oldest, first; their feedback goes with them.
+- `{NS}:groups`, the index of groups by time, for `recent`: trimmed to the TTL and to
+  `index_size` groups at each write, and expiring with the newest group.
+- `{NS}:feedback-counts`, a hash of two counters.
+
+NS is the namespace, in braces: a Redis Cluster keeps keys with the same `{tag}` in one
+slot, which the scripts below need. The layout of template 1.0.0 is converted by
+`migrate-store` (serving/redis_migration.py).
+"""
 
 import asyncio
 import contextlib
@@ -15,6 +30,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from .. import DISTRIBUTION, ENV_PREFIX
+from ..settings import INDEX_SIZE, THIRTY_DAYS
 from .groups import PredictionGroup, group_id_of
 from .schemas import Feedback, StoredPrediction
 from .store import FeedbackCounts, StoreUnavailable
@@ -24,49 +40,48 @@ log = logging.getLogger(__name__)
 # What a Redis call raises when the server is down, slow or refuses the command.
 REDIS_ERRORS = (RedisError, OSError, TimeoutError)
 
+RECORD = "record"  # the field of a group's hash that holds its predictions
+FEEDBACK_FIELD = "feedback:"  # then the prediction's id
+
 # Every group of a write in one call, each with its time to live, and indexed by time in
-# a sorted set, so that the most recent are cheap to read back (`recent`).
-# KEYS: the index, then the groups; ARGV: the time to live (seconds, 0: forever), the
-# time now (seconds), then the groups' records.
+# a sorted set, so that the most recent are cheap to read back (`recent`). The index
+# keeps the groups of the last TTL, at most ARGV[3] of them, and expires with the
+# newest.
+# KEYS: the index, then the groups; ARGV: the time to live (seconds), the time now
+# (seconds), the index's size, then the groups' ids and records, in turn.
 WRITE = """
 local ttl = tonumber(ARGV[1])
 local now = tonumber(ARGV[2])
 for i = 2, #KEYS do
-    if ttl > 0 then
-        redis.call('SET', KEYS[i], ARGV[i + 1], 'EX', ttl)
-    else
-        redis.call('SET', KEYS[i], ARGV[i + 1])
-    end
-    redis.call('ZADD', KEYS[1], now, KEYS[i])
+    redis.call('HSET', KEYS[i], 'record', ARGV[2 * i + 1])
+    redis.call('EXPIRE', KEYS[i], ttl)
+    redis.call('ZADD', KEYS[1], now, ARGV[2 * i])
 end
-if ttl > 0 then
-    redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - ttl)
-end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - ttl)
+redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -tonumber(ARGV[3]) - 1)
+redis.call('EXPIRE', KEYS[1], ttl)
 return #KEYS - 1
 """
 
-# Keep a feedback beside its prediction's group (expiring with it) and count it,
-# atomically. KEYS: the group, the feedback, the counts; ARGV: the feedback, its label,
-# the predicted label. Returns 0 when the group has expired, else 1.
+# Keep a feedback in its prediction's group and count it, atomically. The feedback is a
+# field of the group, so it goes when the group does: a prediction whose group was
+# evicted gets no feedback (404) rather than a second count.
+# KEYS: the group, the counts; ARGV: the feedback's field, the feedback, its label, the
+# predicted label. Returns 0 when the group is gone, else 1.
 FEEDBACK = """
-local ttl = redis.call('PTTL', KEYS[1])
-if ttl == -2 then
+if redis.call('EXISTS', KEYS[1]) == 0 then
     return 0
 end
-local previous = redis.call('GET', KEYS[2])
+local previous = redis.call('HGET', KEYS[1], ARGV[1])
 if previous then
-    redis.call('HINCRBY', KEYS[3], 'total', -1)
-    if cjson.decode(previous)['label'] == ARGV[3] then
-        redis.call('HINCRBY', KEYS[3], 'correct', -1)
+    redis.call('HINCRBY', KEYS[2], 'total', -1)
+    if cjson.decode(previous)['label'] == ARGV[4] then
+        redis.call('HINCRBY', KEYS[2], 'correct', -1)
     end
 end
-if ttl > 0 then
-    redis.call('SET', KEYS[2], ARGV[1], 'PX', ttl)
-else
-    redis.call('SET', KEYS[2], ARGV[1])
-end
-redis.call('HINCRBY', KEYS[3], 'total', 1)
-redis.call('HINCRBY', KEYS[3], 'correct', ARGV[2] == ARGV[3] and 1 or 0)
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('HINCRBY', KEYS[2], 'total', 1)
+redis.call('HINCRBY', KEYS[2], 'correct', ARGV[3] == ARGV[4] and 1 or 0)
 return 1
 """
 
@@ -101,7 +116,8 @@ class RedisStore:
         url: str,
         *,
         timeout: float,
-        ttl_seconds: int = 0,
+        ttl_seconds: int = THIRTY_DAYS,
+        index_size: int = INDEX_SIZE,
         backlog_size: int = 10_000,
         retry_after: float = 1.0,
         drain_seconds: float = 5.0,
@@ -109,17 +125,21 @@ class RedisStore:
     ) -> None:
         self.timeout = timeout
         self.ttl_seconds = ttl_seconds
+        self.index_size = index_size  # groups
         self.backlog_size = backlog_size  # predictions, not groups
         self.retry_after = retry_after
         self.drain_seconds = drain_seconds
         self.failed_writes = 0
         self.dropped = 0
         self.namespace = namespace
-        self._prefix = f"{namespace}:group:"
-        self._feedback_prefix = f"{namespace}:feedback:"
-        self._index = f"{namespace}:groups"
-        self._counts = f"{namespace}:feedback-counts"
+        # The namespace in braces: Redis Cluster keeps the keys of one `{tag}` in one
+        # slot, which the scripts need.
+        tag = "{" + namespace + "}"
+        self.group_prefix = f"{tag}:group:"
+        self.index_key = f"{tag}:groups"
+        self.counts_key = f"{tag}:feedback-counts"
         self._down = False
+        self._error = ""  # why the last write failed
         self._overflow_logged = False
         self._backlog: Groups = {}
         self._backlog_size = 0  # predictions in the backlog
@@ -139,10 +159,7 @@ class RedisStore:
 
     def key(self, prediction_id: str) -> str:
         """The key of the group that holds a prediction."""
-        return self._prefix + group_id_of(prediction_id)
-
-    def feedback_key(self, prediction_id: str) -> str:
-        return self._feedback_prefix + prediction_id
+        return self.group_prefix + group_id_of(prediction_id)
 
     async def save(self, group: PredictionGroup) -> None:
         """Store a group; raise StoreUnavailable if it is only in memory yet."""
@@ -198,6 +215,7 @@ class RedisStore:
                     "redis write failed (%r): keeping predictions in memory", error
                 )
             self._down = True
+            self._error = f"{type(error).__name__}: {error}"
             self._defer(fresh)
             written = False
         else:
@@ -215,11 +233,12 @@ class RedisStore:
             settle(waiter, written)
 
     async def _write(self, groups: Iterable[PredictionGroup]) -> None:
-        keys, records = [self._index], []
+        keys: list[str] = [self.index_key]
+        args: list[bytes | str | float] = [self.ttl_seconds, time.time()]
+        args.append(self.index_size)
         for group in groups:
-            keys.append(self._prefix + group.id)
-            records.append(group.record())
-        args: list[bytes | float] = [self.ttl_seconds, time.time(), *records]
+            keys.append(self.group_prefix + group.id)
+            args += [group.id, group.record()]
         await self._write_script(keys=keys, args=args)
 
     def _defer(self, groups: list[PredictionGroup]) -> None:
@@ -262,7 +281,16 @@ class RedisStore:
         group = self._waiting(prediction_id)
         if group is not None:
             return group.prediction(prediction_id)
-        [found] = await self._read([prediction_id])
+        record, feedback = await self._call(
+            self._client.hmget(
+                self.key(prediction_id), [RECORD, FEEDBACK_FIELD + prediction_id]
+            )
+        )
+        if record is None:
+            return None
+        found = PredictionGroup.from_record(record).prediction(prediction_id)
+        if found is not None and feedback is not None:
+            found.feedback = Feedback.model_validate_json(feedback)
         return found
 
     async def recent(self, limit: int) -> list[StoredPrediction]:
@@ -272,48 +300,22 @@ class RedisStore:
         # twice as many each time (single requests make groups of one).
         start, page = 0, 8
         while len(found) < limit:
-            keys = await self._call(
-                self._client.zrevrange(self._index, start, start + page - 1)
+            group_ids = await self._call(
+                self._client.zrevrange(self.index_key, start, start + page - 1)
             )
-            if not keys:
+            if not group_ids:
                 break
-            records = await self._call(self._client.mget(keys))
-            # Expired groups may still be indexed for up to one write: skip them.
-            for record in filter(None, records):
-                group = PredictionGroup.from_record(record)
-                found.extend(group.predictions(limit - len(found)))
+            async with self._client.pipeline(transaction=False) as pipe:
+                for group_id in group_ids:
+                    pipe.hgetall(self.group_prefix + group_id.decode())
+                groups = await self._call(pipe.execute())
+            # An evicted or expired group may still be indexed: skip it.
+            for fields in filter(None, groups):
+                found.extend(with_feedback(fields, limit - len(found)))
                 if len(found) == limit:
                     break
             start, page = start + page, min(2 * page, 512)
-        await self._with_feedback(found)
         return found
-
-    async def _read(self, ids: list[str]) -> list[StoredPrediction | None]:
-        """Read predictions with their feedback, in one round trip."""
-        keys = list(dict.fromkeys(self.key(prediction_id) for prediction_id in ids))
-        records = await self._call(self._client.mget(keys))
-        groups = {
-            key: PredictionGroup.from_record(record)
-            for key, record in zip(keys, records, strict=True)
-            if record is not None
-        }
-        found: list[StoredPrediction | None] = []
-        for prediction_id in ids:
-            group = groups.get(self.key(prediction_id))
-            found.append(None if group is None else group.prediction(prediction_id))
-        await self._with_feedback([one for one in found if one is not None])
-        return found
-
-    async def _with_feedback(self, predictions: list[StoredPrediction]) -> None:
-        """Add their feedback to predictions, in round trips of 500."""
-        for start in range(0, len(predictions), 500):
-            chunk = predictions[start : start + 500]
-            keys = [self.feedback_key(one.prediction_id) for one in chunk]
-            for one, feedback in zip(
-                chunk, await self._call(self._client.mget(keys)), strict=True
-            ):
-                if feedback is not None:
-                    one.feedback = Feedback.model_validate_json(feedback)
 
     async def _call(self, reply: Awaitable[Any]) -> Any:
         """Await a read; a Redis error becomes StoreUnavailable."""
@@ -330,22 +332,41 @@ class RedisStore:
         found = await self.get(prediction_id)
         if found is None:
             return None
-        keys = [self.key(prediction_id), self.feedback_key(prediction_id), self._counts]
-        args = [feedback.model_dump_json(), feedback.label, found.label]
+        keys = [self.key(prediction_id), self.counts_key]
+        args = [
+            FEEDBACK_FIELD + prediction_id,
+            feedback.model_dump_json(),
+            feedback.label,
+            found.label,
+        ]
         try:
             kept = await self._feedback_script(keys=keys, args=args)
         except REDIS_ERRORS as error:
             raise StoreUnavailable(f"redis write failed: {error!r}") from error
-        if not kept:  # the prediction expired since it was read
+        if not kept:  # the group expired or was evicted since it was read
             return None
         found.feedback = feedback
         return found
 
     async def feedback_counts(self) -> FeedbackCounts:
         total, correct = await self._call(
-            self._client.hmget(self._counts, "total", "correct")
+            self._client.hmget(self.counts_key, "total", "correct")
         )
         return FeedbackCounts(int(total or 0), int(correct or 0))
+
+    async def evictions(self) -> int:
+        """Keys that Redis evicted for lack of memory, since it started: Redis-wide,
+        so every server sharing this Redis reports the same number."""
+        stats = await self._call(self._client.info("stats"))
+        return int(stats["evicted_keys"])
+
+    def problem(self) -> str | None:
+        """Why predictions are not reaching Redis now, if they are not."""
+        if self._down:
+            return f"redis writes are failing: {self._error}"
+        if self._backlog_size:
+            return f"{self._backlog_size} predictions wait to be written to redis"
+        return None
 
     async def ping(self) -> bool:
         try:
@@ -376,6 +397,18 @@ class RedisStore:
                 "shutting down: %d predictions could not be written to redis", lost
             )
         await self._client.aclose()
+
+
+def with_feedback(fields: dict[bytes, bytes], limit: int) -> list[StoredPrediction]:
+    """Up to `limit` predictions of a group's hash, the last made first, each with its
+    feedback."""
+    group = PredictionGroup.from_record(fields[RECORD.encode()])
+    predictions = group.predictions(limit)
+    for one in predictions:
+        feedback = fields.get(f"{FEEDBACK_FIELD}{one.prediction_id}".encode())
+        if feedback is not None:
+            one.feedback = Feedback.model_validate_json(feedback)
+    return predictions
 
 
 def count(groups: Groups) -> int:

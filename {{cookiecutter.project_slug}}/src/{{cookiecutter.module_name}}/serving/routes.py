@@ -181,10 +181,18 @@ async def model_info(predictor: PredictorDep) -> ModelInfo:
 
 @probes.get("/health", response_model=Health)
 async def health(predictor: PredictorDep, store: StoreDep) -> Health:
-    """Report liveness, and whether the prediction store is reachable."""
+    """Report liveness, and whether predictions reach the store.
+
+    The status code is 200 whenever the server answers, since probes read only that:
+    predictions are still answered while the store is down. The body says `degraded`,
+    with the reason, while the store is unreachable or writes to it fail or wait.
+    """
     reachable = await store.ping()
+    reason = "the prediction store does not answer" if not reachable else None
+    reason = reason or store.problem()
     return Health(
-        status="ok" if reachable else "degraded",
+        status="degraded" if reason else "ok",
+        reason=reason,
         model_version=predictor.version,
         runtime=predictor.runtime.name,
         store=StoreHealth(

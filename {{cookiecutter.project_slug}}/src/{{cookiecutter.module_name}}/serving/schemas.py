@@ -4,7 +4,7 @@ The requests are typed dicts: pydantic validates them straight from the request'
 into plain dicts, the cheapest shape to check and to read (serving/routes.py).
 """
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, with_config
 from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
@@ -100,7 +100,10 @@ class StoreHealth(BaseModel):
 
 
 class Health(BaseModel):
-    status: str
+    status: Literal["ok", "degraded"]
+    reason: str | None = Field(
+        default=None, description="Why the status is degraded: what is failing"
+    )
     model_version: str
     runtime: str
     store: StoreHealth

@@ -38,8 +38,8 @@ class FeedbackCounts:
 
 class PredictionStore(Protocol):
     name: str
-    failed_writes: int
-    dropped: int
+    failed_writes: int  # predictions that could not be written at once
+    dropped: int  # predictions lost before they were ever stored
 
     async def save(self, group: PredictionGroup) -> None: ...
 
@@ -53,7 +53,15 @@ class PredictionStore(Protocol):
 
     async def feedback_counts(self) -> FeedbackCounts: ...
 
+    async def evictions(self) -> int:
+        """How many entries the store evicted to make room for new ones."""
+        ...
+
     async def ping(self) -> bool: ...
+
+    def problem(self) -> str | None:
+        """Why predictions are not being stored now, if they are not."""
+        ...
 
     def pending(self) -> int: ...
 
@@ -61,7 +69,7 @@ class PredictionStore(Protocol):
 
 
 class MemoryStore:
-    """Keeps the most recent predictions of this process; the oldest are dropped."""
+    """Keeps the most recent predictions of this process; the oldest are evicted."""
 
     name = "memory"
 
@@ -69,6 +77,7 @@ class MemoryStore:
         self.capacity = capacity
         self.failed_writes = 0
         self.dropped = 0
+        self.evicted = 0
         # Each prediction's group, by the prediction's id, the oldest first.
         self._items: OrderedDict[str, PredictionGroup] = OrderedDict()
         self._feedback: dict[str, Feedback] = {}
@@ -79,7 +88,7 @@ class MemoryStore:
         while len(self._items) > self.capacity:
             prediction_id, _ = self._items.popitem(last=False)
             self._feedback.pop(prediction_id, None)
-            self.dropped += 1
+            self.evicted += 1
 
     async def get(self, prediction_id: str) -> StoredPrediction | None:
         group = self._items.get(prediction_id)
@@ -113,8 +122,14 @@ class MemoryStore:
     async def feedback_counts(self) -> FeedbackCounts:
         return self._counts
 
+    async def evictions(self) -> int:
+        return self.evicted
+
     async def ping(self) -> bool:
         return True
+
+    def problem(self) -> str | None:
+        return None
 
     def pending(self) -> int:
         return 0
@@ -138,6 +153,7 @@ def open_store(settings: Settings) -> PredictionStore:
         settings.redis_url,
         timeout=settings.redis_timeout_seconds,
         ttl_seconds=settings.prediction_ttl_seconds,
+        index_size=settings.store_index_size,
         backlog_size=settings.store_backlog_size,
         drain_seconds=settings.store_drain_seconds,
     )
