@@ -7,7 +7,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-# Rendered by cookiecutter; see pre_gen_project.py for why this is a raw string.
+# Rendered by cookiecutter before it runs. tojson escapes quotes as \u0027, so the raw
+# string holds valid JSON and the file stays valid Python before rendering too.
 ANSWERS: dict[str, str] = json.loads(r"""{{ cookiecutter | tojson }}""")
 
 # `_variants/OPTION=VALUE/` holds the files that differ for that answer, at the paths

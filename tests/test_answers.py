@@ -24,6 +24,9 @@ BAD_ANSWERS = [
     ("project_slug", "double--dash", "use lower-case letters, digits and single dashes"),
     ("project_slug", "2fast", "starting with a letter"),
     ("project_slug", "a" * 41, "use at most 40 characters"),
+    # Answers that named a folder cookiecutter made before any check could run.
+    ("project_slug", "", "use lower-case letters, digits and single dashes"),
+    ("project_slug", "x/../../etc", "use lower-case letters, digits and single dashes"),
     ("module_name", "my-module", "it must be a Python identifier"),
     ("module_name", "modèle", "it must be a Python identifier"),
     ("module_name", "class", "it is a Python keyword"),
@@ -53,17 +56,17 @@ def test_a_bad_answer_is_refused_in_one_line(
 ) -> None:
     done = cookiecutter(output_dir, **{field: value})
 
-    assert done.returncode != 0
-    [error] = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
+    assert done.returncode == 1
+    [error] = done.stderr.splitlines()  # that line, and nothing else
     assert error.startswith(f"error: {field} {value!r} is invalid: ")
     assert rule in error
-    assert "Traceback" not in done.stderr.strip().splitlines()[-1]
     assert list(output_dir.iterdir()) == []
 
 
 def test_a_choice_outside_its_menu_is_refused_by_cookiecutter(output_dir: Path) -> None:
     # cookiecutter itself refuses a value that is not one of a menu's options, before
-    # any hook runs; its last line names the field, the value and the choices.
+    # the answers are checked; its last line names the field, the value and the
+    # choices, under a traceback of its own.
     done = cookiecutter(output_dir, license="GPL")
 
     assert done.returncode != 0

@@ -16,7 +16,9 @@ import shutil
 import stat
 import subprocess
 import tempfile
+import tomllib
 import urllib.request
+from urllib.parse import urlsplit
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,16 +57,22 @@ def test_the_compose_file_follows_the_compose_specification(baked: BakedProject)
 def test_compose_keeps_the_api_local_keyed_and_redis_bounded(baked: BakedProject) -> None:
     services = yaml.safe_load(baked.read("compose.yaml"))["services"]
     prefix = baked.path.name.replace("-", "_").upper()
+    password = "${REDIS_PASSWORD:?set it in .env}"
 
     api = services["api"]
     assert api["depends_on"] == {"redis": {"condition": "service_healthy"}}
-    assert api["environment"]["REDIS_URL"] == "redis://redis:6379/0"
+    assert api["environment"]["REDIS_URL"] == f"redis://:{password}@redis:6379/0"
     assert api["environment"][f"{prefix}_API_KEY"].endswith(":?set it in .env}")
+    assert (api["read_only"], api["cap_drop"]) == (True, ["ALL"])
+    assert api["security_opt"] == ["no-new-privileges:true"]
+    assert api["tmpfs"] == ["/tmp"]
     assert all(
         port.startswith("127.0.0.1:") for s in services.values() for port in s.get("ports", [])
     )
     command = services["redis"]["command"]
     assert command[command.index("--maxmemory-policy") + 1] == "volatile-ttl"
+    assert command[command.index("--requirepass") + 1] == password
+    assert services["redis"]["environment"]["REDISCLI_AUTH"] == password
     assert "healthcheck" in services["redis"]
     assert ("mlflow" in services) == (baked.option("experiment_tracking") == "mlflow")
 
@@ -216,7 +224,7 @@ def manifests(baked: BakedProject) -> dict[str, dict[str, Any]]:
 def test_the_kubernetes_manifests_pass_the_kubernetes_schemas(baked: BakedProject) -> None:
     files = sorted(str(path) for path in (baked.path / "deploy" / "kubernetes").glob("*.yaml"))
 
-    assert len(files) == 4
+    assert len(files) == 6
     baked.run(str(BIN / "kubernetes-validate"), "--strict", *files)
 
 
@@ -245,6 +253,36 @@ def test_the_deployment_runs_the_image_as_its_user_and_probes_health(
     )
     selector = found["Service"]["spec"]["selector"]
     assert selector.items() <= pod_labels(found["Deployment"]).items()
+    assert pod["volumes"] == [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}]
+
+
+def test_the_deployment_runs_a_released_image(baked: BakedProject) -> None:
+    [container] = manifests(baked)["Deployment"]["spec"]["template"]["spec"]["containers"]
+    version = tomllib.loads(baked.read("pyproject.toml"))["project"]["version"]
+
+    # The tag that release.yml pushes for the git tag v<version>.
+    assert container["image"].endswith(f"/{baked.path.name}:v{version}")
+    assert "type=ref,event=tag" in baked.read(".github/workflows/release.yml")
+
+
+def test_the_pods_may_reach_only_what_they_use_and_one_always_serves(
+    baked: BakedProject,
+) -> None:
+    found = manifests(baked)
+    labels = pod_labels(found["Deployment"])
+    policy, budget = found["NetworkPolicy"]["spec"], found["PodDisruptionBudget"]["spec"]
+    [container] = found["Deployment"]["spec"]["template"]["spec"]["containers"]
+    redis_port = urlsplit(found["ConfigMap"]["data"]["REDIS_URL"]).port
+
+    assert policy["podSelector"]["matchLabels"].items() <= labels.items()
+    assert policy["policyTypes"] == ["Ingress", "Egress"]
+    [ingress] = policy["ingress"]
+    assert [port["port"] for port in ingress["ports"]] == [container["ports"][0]["name"]]
+    egress = {port["port"] for rule in policy["egress"] for port in rule["ports"]}
+    registry = {5000, 443} if baked.option("experiment_tracking") == "mlflow" else set()
+    assert egress == {53, redis_port} | registry
+    assert budget["selector"]["matchLabels"].items() <= labels.items()
+    assert budget["minAvailable"] < found["Deployment"]["spec"]["replicas"]
 
 
 def pod_labels(deployment: dict[str, Any]) -> dict[str, str]:

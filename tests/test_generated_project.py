@@ -58,6 +58,21 @@ def test_install_creates_the_environment_and_the_git_hook(installed: BakedProjec
     assert installed.has_file("uv.lock") == (installed.option("package_manager") == "uv")
 
 
+def test_a_committed_lock_is_installed_as_it_is(installed: BakedProject) -> None:
+    if installed.option("package_manager") != "uv":
+        pytest.skip("pip writes no lock file: the project's README says how to pin")
+    pyproject, lock = installed.path / "pyproject.toml", installed.path / "uv.lock"
+    shipped, locked = pyproject.read_text(), lock.read_text()
+    # An edit that the lock does not follow yet, as a teammate's unlocked change.
+    pyproject.write_text(shipped.replace('version = "0.1.0"', 'version = "0.1.1"', 1))
+    try:
+        with pytest.raises(AssertionError, match="needs to be updated"):
+            installed.run("make", "install")
+        assert lock.read_text() == locked
+    finally:
+        pyproject.write_text(shipped)
+
+
 def test_make_check_passes_with_no_edit(installed: BakedProject) -> None:
     output = installed.run("make", "check")
 

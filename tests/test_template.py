@@ -33,8 +33,8 @@ def test_baked_python_keeps_the_template_line_numbers(baked: BakedProject) -> No
 
 
 def hook_names(constant: str) -> set[str]:
-    """The names in one of the pre-generation hook's sets, read without running it."""
-    tree = ast.parse((HOOKS / "pre_gen_project.py").read_text())
+    """The names in one of the answer check's sets, read without running it."""
+    tree = ast.parse((HOOKS / "answers.py").read_text())
     for node in ast.walk(tree):
         if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == constant:
             return {

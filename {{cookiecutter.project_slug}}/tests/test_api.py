@@ -2,6 +2,7 @@
 
 import json
 import logging
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,7 +14,10 @@ from servers import group_in_redis, redis_url
 
 from {{ cookiecutter.module_name }} import DISTRIBUTION
 from {{ cookiecutter.module_name }}.errors import ProjectError
-from {{ cookiecutter.module_name }}.serving.app import create_app
+from {{ cookiecutter.module_name }}.serving.app import (
+    MAX_PROBLEMS,
+    create_app,
+)
 from {{ cookiecutter.module_name }}.serving.schemas import (
     EXAMPLE,
     MAX_BATCH_ROWS,
@@ -22,6 +26,7 @@ from {{ cookiecutter.module_name }}.settings import Settings
 
 MISSING_WIDTH = {k: v for k, v in EXAMPLE.items() if k != "sepal_width_cm"}
 KEY = "a-long-random-key"
+JSON = {"content-type": "application/json"}
 
 
 def serve(settings: Settings) -> TestClient:
@@ -160,11 +165,48 @@ def test_bad_input_is_a_422_naming_the_field(
     ],
 )
 def test_malformed_bodies_are_a_422(client: TestClient, raw: bytes) -> None:
-    response = client.post(
-        "/predict", content=raw, headers={"content-type": "application/json"}
-    )
+    response = client.post("/predict", content=raw, headers=JSON)
 
     assert response.status_code == 422
+
+
+@pytest.mark.parametrize("path", ["/predict", "/predict/batch"])
+@pytest.mark.parametrize("media_type", ["text/plain", "multipart/form-data"])
+def test_a_body_that_is_not_json_is_a_415(
+    client: TestClient, path: str, media_type: str
+) -> None:
+    body = json.dumps(EXAMPLE if path == "/predict" else {"rows": [EXAMPLE]})
+
+    refused = client.post(path, content=body, headers={"content-type": media_type})
+    accepted = client.post(
+        path, content=body, headers={"content-type": "application/json; charset=utf-8"}
+    )
+
+    assert (refused.status_code, accepted.status_code) == (415, 200)
+
+
+@pytest.mark.parametrize("value", ["5", True, [5.1], {"cm": 5.1}])
+def test_a_feature_is_a_number_never_one_in_disguise(
+    client: TestClient, value: object
+) -> None:
+    name = next(iter(EXAMPLE))
+
+    response = client.post("/predict", json={**EXAMPLE, name: value})
+
+    assert response.status_code == 422
+    assert [error["loc"] for error in response.json()["detail"]] == [["body", name]]
+
+
+def test_a_422_lists_a_bounded_number_of_problems(client: TestClient) -> None:
+    unknown = {f"x{number}": 1 for number in range(60_000)}  # under the body limit
+
+    response = client.post("/predict", json={**EXAMPLE, **unknown})
+
+    problems = response.json()["detail"]
+    assert response.status_code == 422
+    assert len(problems) == MAX_PROBLEMS + 1
+    assert problems[-1]["msg"] == f"and {60_000 - MAX_PROBLEMS} more problems"
+    assert len(response.content) < 10_000
 
 
 def test_a_huge_body_is_a_413(client: TestClient, trained: Settings) -> None:
@@ -181,9 +223,21 @@ def test_a_huge_streamed_body_is_a_413(client: TestClient, trained: Settings) ->
         for _ in range(trained.max_body_bytes // 1024 + 2):
             yield b" " * 1024
 
-    response = client.post("/predict/batch", content=chunks())
+    response = client.post("/predict/batch", content=chunks(), headers=JSON)
 
     assert response.status_code == 413
+
+
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+def test_the_docs_pages_load_nothing_from_elsewhere(
+    client: TestClient, page: str
+) -> None:
+    html = client.get(page).text
+    assets = re.findall(r'(?:src|href)="([^"]+)"', html)
+
+    assert assets, html
+    assert [asset for asset in assets if not asset.startswith("/")] == []
+    assert {client.get(asset).status_code for asset in assets} == {200}
 
 
 def test_health_reports_the_memory_store(client: TestClient) -> None:
@@ -266,6 +320,8 @@ def guarded(trained: Settings) -> Iterator[TestClient]:
         ("POST", "/predict", EXAMPLE),
         ("POST", "/predict/batch", {"rows": [EXAMPLE]}),
         ("GET", "/predictions/any", None),
+        ("DELETE", "/predictions/any", None),
+        ("POST", "/predictions/any/feedback", {"label": "setosa"}),
         ("GET", "/model", None),
     ],
 )

@@ -65,6 +65,18 @@ def test_feedback_is_kept_and_read_back(client: TestClient) -> None:
     assert read == given.json()
 
 
+def test_a_deleted_prediction_is_gone_with_its_feedback(client: TestClient) -> None:
+    prediction_id = predict(client)
+    client.post(f"/predictions/{prediction_id}/feedback", json={"label": "setosa"})
+
+    deleted = client.delete(f"/predictions/{prediction_id}")
+    read = client.get(f"/predictions/{prediction_id}")
+    again = client.delete(f"/predictions/{prediction_id}")
+
+    assert (deleted.status_code, deleted.content) == (204, b"")
+    assert (read.status_code, again.status_code) == (404, 404)
+
+
 def test_a_second_feedback_replaces_the_first(client: TestClient) -> None:
     prediction_id = predict(client)
     path = f"/predictions/{prediction_id}/feedback"

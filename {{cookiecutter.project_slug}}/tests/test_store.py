@@ -172,6 +172,42 @@ async def test_a_second_feedback_replaces_the_first(store: PredictionStore) -> N
     assert await store.feedback_counts() == FeedbackCounts(total=1, correct=1)
 
 
+async def test_deleting_a_prediction_erases_it_and_its_feedback(
+    store: PredictionStore,
+) -> None:
+    group, (gone, kept) = made("setosa", "versicolor")
+    await store.save(group)
+    await store.add_feedback(gone.prediction_id, feedback("setosa"))
+
+    assert await store.delete(gone.prediction_id) is True
+
+    assert await store.get(gone.prediction_id) is None
+    assert await store.get(kept.prediction_id) == kept
+    assert await store.recent(10) == [kept]
+    assert await store.delete(gone.prediction_id) is False
+    # The counts are numbers that hold nobody's data: they keep the feedback.
+    assert await store.feedback_counts() == FeedbackCounts(total=1, correct=1)
+
+
+async def test_redis_keeps_no_trace_of_a_deleted_prediction(shared_redis: str) -> None:
+    store = RedisStore(shared_redis, timeout=2, namespace=f"test-{uuid.uuid4().hex}")
+    group, (gone, kept) = made("setosa", "versicolor")
+    last, [alone] = made("virginica")
+    for saved in (group, last):
+        await store.save(saved)
+    await store.add_feedback(gone.prediction_id, feedback("setosa"))
+    admin = redis.Redis.from_url(shared_redis)
+
+    await store.delete(gone.prediction_id)
+    await store.delete(alone.prediction_id)
+
+    fields = admin.hgetall(store.key(kept.prediction_id))
+    assert [field for field in fields if gone.prediction_id.encode() in field] == []
+    assert gone.prediction_id.encode() not in fields[b"record"]
+    assert admin.exists(store.key(alone.prediction_id)) == 0  # its group is gone
+    await store.close()
+
+
 async def test_feedback_on_an_unknown_prediction_is_refused(
     store: PredictionStore,
 ) -> None:

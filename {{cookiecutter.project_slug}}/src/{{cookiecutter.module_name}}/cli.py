@@ -198,6 +198,8 @@ def serve(
         workers=workers,
         log_config=log_config,
         log_level=settings.log_level.lower(),
+        limit_concurrency=settings.max_connections,
+        timeout_keep_alive=settings.keep_alive_seconds,
         # A worker answers uvicorn's health check once it has imported the app and
         # loaded the model: 2 s on a 2-core machine, twice that with workers starting
         # side by side. The default, 5 s, leaves too little room on a busy machine.

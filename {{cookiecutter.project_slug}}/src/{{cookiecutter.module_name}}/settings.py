@@ -9,13 +9,16 @@ conventional REDIS_URL. A bad value stops the command with one line naming the v
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 from pydantic_settings import SettingsConfigDict
 
 from . import ENV_PREFIX
 from .errors import ProjectError, first_problem
 from .tracking import TrackingSettings
 
+# Shorter keys can be guessed; an empty one would switch authentication off unseen.
+MIN_API_KEY_LENGTH = 16
 DAY_SECONDS = 86_400
 THIRTY_DAYS = 30 * DAY_SECONDS
 # Groups of predictions that `make monitor` can read back, the most recent first: an
@@ -45,7 +48,18 @@ class Settings(TrackingSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     workers: int = Field(default=1, ge=1)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # What slow clients can hold (serving/limits.py): open connections per worker
+    # (uvicorn answers 503 beyond them), requests still receiving their body (503
+    # beyond, but never to /health), the time a request body may take to arrive (then
+    # 408), and how long an idle connection is kept open between requests.
+    # Connections that slow senders cannot take stay free for probes and fast clients.
+    max_connections: int = Field(default=1000, ge=1)
+    max_incomplete_requests: int = Field(default=500, ge=1)
+    body_timeout_seconds: float = Field(default=10.0, gt=0)
+    keep_alive_seconds: int = Field(default=5, ge=1)
     # When set, every endpoint but /health and /docs needs `Authorization: Bearer KEY`.
+    # Several keys, separated by commas, are each accepted: to rotate a key, add the
+    # new one, move the clients to it, then remove the old one.
     api_key: SecretStr | None = None
     # Let anyone who reaches the server read /metrics, even with an API key set (for a
     # Prometheus that scrapes from inside the same private network).
@@ -69,6 +83,24 @@ class Settings(TrackingSettings):
     store_backlog_size: int = Field(default=10_000, ge=0)
     # At shutdown, how long the server keeps trying to write that backlog.
     store_drain_seconds: float = Field(default=5.0, ge=0)
+
+    @field_validator("api_key")
+    @classmethod
+    def keys_are_long(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and any(
+            len(key) < MIN_API_KEY_LENGTH for key in split_keys(value)
+        ):
+            raise PydanticCustomError(
+                "short_key",
+                f"every key needs at least {MIN_API_KEY_LENGTH} characters (unset it"
+                " to serve without a key)",
+            )
+        return value
+
+    @property
+    def api_keys(self) -> list[str]:
+        """The accepted API keys; none when no key is set."""
+        return [] if self.api_key is None else split_keys(self.api_key)
 
     @classmethod
     def variables(cls) -> set[str]:
@@ -119,6 +151,10 @@ class Settings(TrackingSettings):
     @property
     def monitoring_page(self) -> Path:
         return self.reports_dir / "monitoring.html"
+
+
+def split_keys(value: SecretStr) -> list[str]:
+    return [key.strip() for key in value.get_secret_value().split(",")]
 
 
 def load_settings() -> Settings:

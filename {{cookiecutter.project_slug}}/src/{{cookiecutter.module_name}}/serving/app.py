@@ -5,24 +5,29 @@ Run it with `make serve`; the interactive docs are at /docs.
 
 import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, cast
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 
 from .. import DISTRIBUTION, ENV_PREFIX, SUMMARY, __version__
 from ..predictor import Predictor
 from ..settings import Settings, load_settings
 from .deps import api_key_guard
+from .limits import RequestLimits
 from .metrics import Metrics, RequestMetrics
 from .predictions import Predictions
 from .routes import BODY_SCHEMAS, probes, router, scrape
 from .store import open_store
 
 log = logging.getLogger(__name__)
+
+# The problems a 422 lists one by one.
+MAX_PROBLEMS = 20
 
 
 @asynccontextmanager
@@ -55,44 +60,63 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 async def invalid_request(request: Request, error: Exception) -> JSONResponse:
     """Answer 422 with where and what for each problem, not echoing the input.
 
-    The input may be huge or hold NaN, which JSON cannot carry.
+    The input may be huge or hold NaN, which JSON cannot carry. Past MAX_PROBLEMS,
+    one last item counts the rest: a body with 100,000 unknown keys gets a short
+    answer, not one a hundred times its size.
     """
+    found = cast(RequestValidationError, error).errors()
     problems = [
         {"loc": problem["loc"], "msg": problem["msg"], "type": problem["type"]}
-        for problem in cast(RequestValidationError, error).errors()
+        for problem in found[:MAX_PROBLEMS]
     ]
+    if len(found) > MAX_PROBLEMS:
+        more = f"and {len(found) - MAX_PROBLEMS} more problems"
+        problems.append({"loc": ["body"], "msg": more, "type": "too_many_problems"})
     return JSONResponse({"detail": problems}, status_code=422)
 
 
-class PredictionAPI(FastAPI):
-    def openapi(self) -> dict[str, Any]:
-        """FastAPI's document, with the bodies that the routes read themselves."""
-        document = super().openapi()
+def with_body_schemas(app: FastAPI) -> Callable[[], dict[str, Any]]:
+    """FastAPI's OpenAPI document, with the bodies that the routes read themselves."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        document = build()
         components = document.setdefault("components", {})
         components.setdefault("schemas", {}).update(BODY_SCHEMAS)
         return document
+
+    return openapi
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app from the settings (read from the environment when not given)."""
     settings = settings or load_settings()
-    app = PredictionAPI(
+    # /docs and /redoc load their scripts and styles from this server, not from a CDN:
+    # they work without internet, and a key typed into "Authorize" stays here.
+    app = FastAPIOffline(
         title=DISTRIBUTION,
         description=SUMMARY,
         version=__version__,
         lifespan=lifespan,
         max_body_size=settings.max_body_bytes,  # larger bodies get a 413
     )
+    # FastAPI's documented way to extend the document.
+    app.openapi = with_body_schemas(app)  # type: ignore[method-assign]
     app.state.settings = settings
     app.add_exception_handler(RequestValidationError, invalid_request)
-    app.add_middleware(RequestMetrics)
-    key = settings.api_key
-    if key is None:
+    app.add_middleware(
+        RequestLimits,
+        max_incomplete=settings.max_incomplete_requests,
+        body_seconds=settings.body_timeout_seconds,
+    )
+    app.add_middleware(RequestMetrics)  # the outermost: it also times refusals
+    keys = settings.api_keys
+    if not keys:
         # Straight into the app's own routes: FastAPI matches those faster than the
         # routes of an included router (by about a tenth of a prediction's time).
         app.router.routes.extend([*router.routes, *scrape.routes, *probes.routes])
         return app
-    guarded = [Depends(api_key_guard(key))]
+    guarded = [Depends(api_key_guard(keys))]
     app.include_router(router, dependencies=guarded)
     app.include_router(scrape, dependencies=[] if settings.metrics_public else guarded)
     app.include_router(probes)

@@ -10,7 +10,6 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import SecretStr
 
 from .. import ENV_PREFIX
 from ..predictor import Predictor
@@ -41,14 +40,17 @@ bearer = HTTPBearer(auto_error=False, description=f"The key in {ENV_PREFIX}API_K
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 
 
-def api_key_guard(key: SecretStr) -> Callable[[Credentials], Awaitable[None]]:
-    """Make a dependency that refuses requests without `Authorization: Bearer KEY`."""
-    expected = key.get_secret_value().encode()
+def api_key_guard(keys: list[str]) -> Callable[[Credentials], Awaitable[None]]:
+    """Make a dependency that refuses requests without `Authorization: Bearer KEY`,
+    KEY one of `keys`."""
+    expected = [key.encode() for key in keys]
 
     async def require_api_key(credentials: Credentials) -> None:
         given = credentials.credentials.encode() if credentials else b""
-        # Compared in constant time, so that timing reveals nothing about the key.
-        if not secrets.compare_digest(given, expected):
+        # Compared with every key, each in constant time, so that timing reveals
+        # nothing about any of them.
+        matches = [secrets.compare_digest(given, key) for key in expected]
+        if not any(matches):
             raise HTTPException(
                 401,
                 "this API needs a key: send `Authorization: Bearer KEY`",

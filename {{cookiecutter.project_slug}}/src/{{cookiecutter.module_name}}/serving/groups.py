@@ -9,7 +9,7 @@ random: the id leads to the group, and no id in a group can be guessed from anot
 
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -69,6 +69,19 @@ class PredictionGroup:
         except ValueError:
             return None
         return self._stored(row)
+
+    def without(self, prediction_id: str) -> "PredictionGroup | None":
+        """The group less one of its predictions; None if that was the last one."""
+        row = self.ids.index(prediction_id)
+        if len(self) == 1:
+            return None
+        return replace(
+            self,
+            ids=[*self.ids[:row], *self.ids[row + 1 :]],
+            labels=[*self.labels[:row], *self.labels[row + 1 :]],
+            inputs=np.delete(self.inputs, row, axis=0),
+            probabilities=np.delete(self.probabilities, row, axis=0),
+        )
 
     def predictions(self, limit: int) -> list[StoredPrediction]:
         """Return up to `limit` of the group's predictions, the last made first."""

@@ -85,6 +85,23 @@ redis.call('HINCRBY', KEYS[2], 'correct', ARGV[3] == ARGV[4] and 1 or 0)
 return 1
 """
 
+# Erase one prediction from its group: rewrite the record without it, or delete the
+# group if it was the last, and its feedback, unless the record changed since it was
+# read. KEYS: the group; ARGV: the record as read, the new record ("" for none), the
+# prediction's feedback field. Returns 0 when the record changed, else 1.
+DELETE = """
+if redis.call('HGET', KEYS[1], 'record') ~= ARGV[1] then
+    return 0
+end
+if ARGV[2] == '' then
+    redis.call('DEL', KEYS[1])
+else
+    redis.call('HSET', KEYS[1], 'record', ARGV[2])
+    redis.call('HDEL', KEYS[1], ARGV[3])
+end
+return 1
+"""
+
 Groups = dict[str, PredictionGroup]  # by group id
 
 
@@ -156,6 +173,7 @@ class RedisStore:
         )
         self._write_script = self._client.register_script(WRITE)
         self._feedback_script = self._client.register_script(FEEDBACK)
+        self._delete_script = self._client.register_script(DELETE)
 
     def key(self, prediction_id: str) -> str:
         """The key of the group that holds a prediction."""
@@ -347,6 +365,27 @@ class RedisStore:
             return None
         found.feedback = feedback
         return found
+
+    async def delete(self, prediction_id: str) -> bool:
+        if self._waiting(prediction_id) is not None:
+            raise StoreUnavailable("the prediction is not in redis yet")
+        key = self.key(prediction_id)
+        while True:  # again if another deletion rewrote the group in between
+            record = await self._call(self._client.hget(key, RECORD))
+            group = None if record is None else PredictionGroup.from_record(record)
+            if group is None or prediction_id not in group.ids:
+                return False
+            rest = group.without(prediction_id)
+            args = [
+                record,
+                b"" if rest is None else rest.record(),
+                FEEDBACK_FIELD + prediction_id,
+            ]
+            try:
+                if await self._delete_script(keys=[key], args=args):
+                    return True
+            except REDIS_ERRORS as error:
+                raise StoreUnavailable(f"redis write failed: {error!r}") from error
 
     async def feedback_counts(self) -> FeedbackCounts:
         total, correct = await self._call(

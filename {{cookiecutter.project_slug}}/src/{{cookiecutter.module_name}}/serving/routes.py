@@ -41,7 +41,10 @@ def request_body(body: type) -> dict[str, Any]:
     """Document a JSON body that the route reads itself (see `parse`)."""
     schema = {"$ref": SCHEMAS.format(model=body.__name__)}
     content = {"application/json": {"schema": schema}}
-    return {"requestBody": {"required": True, "content": content}}
+    return {
+        "requestBody": {"required": True, "content": content},
+        "responses": {"415": {"description": "The body is not sent as JSON"}},
+    }
 
 
 def body_schemas(*bodies: type) -> dict[str, Any]:
@@ -55,14 +58,18 @@ def body_schemas(*bodies: type) -> dict[str, Any]:
     return schemas
 
 
-def parse(adapter: TypeAdapter[Body], body: bytes) -> Body:
-    """Validate a request's JSON straight from its bytes; 422 as FastAPI would.
+async def parse(adapter: TypeAdapter[Body], request: Request) -> Body:
+    """Validate a request's JSON straight from its bytes; 415 when it says it is not
+    JSON, 422 as FastAPI would when it is not valid.
 
     FastAPI would decode the JSON into Python objects first, then validate those:
     twice the work, which was half the time of a batch.
     """
+    media_type = request.headers.get("content-type", "").partition(";")[0].strip()
+    if media_type != "application/json":
+        raise HTTPException(415, "send JSON, with Content-Type: application/json")
     try:
-        return adapter.validate_json(body)
+        return adapter.validate_json(await request.body())
     except ValidationError as error:
         problems = error.errors(include_url=False, include_input=False)
         located = [
@@ -107,7 +114,7 @@ async def stored_or_error(
 )
 async def predict(request: Request) -> Response:
     """Predict one flower's species; the prediction is stored under its id."""
-    features = parse(FEATURES, await request.body())
+    features = await parse(FEATURES, request)
     predictions: Predictions = request.app.state.predictions
     [answer] = await predictions.make([features])
     return json_response(answer)
@@ -118,7 +125,7 @@ async def predict(request: Request) -> Response:
 )
 async def predict_batch(request: Request) -> Response:
     """Predict many rows in one call (at most MAX_BATCH_ROWS)."""
-    batch = parse(BATCH, await request.body())
+    batch = await parse(BATCH, request)
     predictions: Predictions = request.app.state.predictions
     return json_response({"predictions": await predictions.make(batch["rows"])})
 
@@ -127,6 +134,24 @@ async def predict_batch(request: Request) -> Response:
 async def get_prediction(prediction_id: str, store: StoreDep) -> StoredPrediction:
     """Return a stored prediction with its input, time and feedback."""
     return await stored_or_error(prediction_id, store.get(prediction_id))
+
+
+@router.delete(
+    "/predictions/{prediction_id}",
+    status_code=204,
+    responses={404: {"description": "No prediction with this id"}},
+)
+async def delete_prediction(prediction_id: str, store: StoreDep) -> None:
+    """Erase a stored prediction, its input and its feedback (a data-subject request).
+
+    Stored predictions also expire on their own, after their time to live.
+    """
+    try:
+        deleted = await store.delete(prediction_id)
+    except StoreUnavailable:
+        raise HTTPException(503, "the prediction store is unavailable") from None
+    if not deleted:
+        raise HTTPException(404, f"no prediction with id {prediction_id!r}")
 
 
 @router.post(

@@ -12,7 +12,8 @@ from typing_extensions import TypedDict  # pydantic needs this one before Python
 # Larger batches get a 422 naming this limit; split them client-side.
 MAX_BATCH_ROWS = 1000
 
-Centimetres = Annotated[float, Field(gt=0, le=100, allow_inf_nan=False)]
+# Strict: a number, never a string ("5") or a boolean that would pass for one.
+Centimetres = Annotated[float, Field(gt=0, le=100, allow_inf_nan=False, strict=True)]
 
 # A typical setosa: the request example in the OpenAPI documentation, tests, benchmarks.
 EXAMPLE: dict[str, float] = {

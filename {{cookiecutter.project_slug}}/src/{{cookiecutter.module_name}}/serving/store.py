@@ -53,6 +53,13 @@ class PredictionStore(Protocol):
 
     async def feedback_counts(self) -> FeedbackCounts: ...
 
+    async def delete(self, prediction_id: str) -> bool:
+        """Erase a prediction, its input and its feedback; False if there is none.
+
+        The feedback counts keep it: they are numbers, and hold nobody's data.
+        """
+        ...
+
     async def evictions(self) -> int:
         """How many entries the store evicted to make room for new ones."""
         ...
@@ -121,6 +128,17 @@ class MemoryStore:
 
     async def feedback_counts(self) -> FeedbackCounts:
         return self._counts
+
+    async def delete(self, prediction_id: str) -> bool:
+        group = self._items.pop(prediction_id, None)
+        if group is None:
+            return False
+        self._feedback.pop(prediction_id, None)
+        rest = group.without(prediction_id)
+        if rest is not None:  # the others of its group no longer hold its input
+            for other in rest.ids:
+                self._items[other] = rest
+        return True
 
     async def evictions(self) -> int:
         return self.evicted

@@ -1,22 +1,26 @@
-"""Reject bad answers before cookiecutter writes anything the user has to clean up.
+"""Check the answers before cookiecutter writes anything.
 
-The first broken rule is printed as one line naming the field, the rule and the bad
-value (later answers are often derived from the first bad one), then the hook exits 1
-and cookiecutter deletes the half-made project folder.
+cookiecutter loads this module as a Jinja extension (`_extensions` in cookiecutter.json),
+which gives it the `checked` filter. The private answer `__checked`, the last of
+cookiecutter.json, applies it once every question is answered, before any folder is
+made: the first broken rule is printed as one line naming the field, the rule and the
+bad value (later answers are often derived from the first bad one), and cookiecutter
+stops with exit status 1, leaving nothing behind. A pre-generation hook would run too
+late for that: cookiecutter makes the project's folder first, so an empty slug names
+the output folder itself, and one holding `..` makes folders elsewhere.
 """
 
 from __future__ import annotations
 
-import json
 import keyword
 import re
 import sys
 import unicodedata
+from collections.abc import Mapping
 from typing import Any
 
-# cookiecutter renders this file before running it. tojson escapes quotes as \u0027, so
-# the raw string holds valid JSON and the file stays valid Python before rendering too.
-ANSWERS: dict[str, Any] = json.loads(r"""{{ cookiecutter | tojson }}""")
+from jinja2 import Environment
+from jinja2.ext import Extension
 
 SLUG = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
 # Long enough for real names, short enough that generated code keeps its formatting.
@@ -34,6 +38,7 @@ DEPENDENCIES = frozenset(
         "bandit",
         "black",
         "fastapi",
+        "fastapi_offline",
         "filelock",
         "flake8",
         "hatchling",
@@ -75,7 +80,7 @@ DEPENDENCIES = frozenset(
 )
 
 
-def problems(answers: dict[str, Any]) -> list[str]:
+def problems(answers: Mapping[str, Any]) -> list[str]:
     """Return one message per broken rule, in the order the questions are asked."""
     found = []
 
@@ -127,13 +132,15 @@ def problems(answers: dict[str, Any]) -> list[str]:
     return found
 
 
-def main() -> int:
-    found = problems(ANSWERS)
+def checked(answers: Mapping[str, Any]) -> str:
+    """Stop cookiecutter with the first broken rule, if any; else render nothing."""
+    found = problems(answers)
     if found:
-        print(f"error: {found[0]}", file=sys.stderr)
-        return 1
-    return 0
+        sys.exit(f"error: {found[0]}")
+    return ""
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+class AnswersCheck(Extension):
+    def __init__(self, environment: Environment) -> None:
+        super().__init__(environment)
+        environment.filters["checked"] = checked
