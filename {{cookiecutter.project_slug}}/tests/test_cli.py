@@ -150,6 +150,10 @@ def test_serve_runs_uvicorn_with_the_settings(
     assert call["target"] == f"{cli.__package__}.serving.app:create_app"
     assert call["factory"] is True
     assert (call["host"], call["port"], call["workers"]) == ("127.0.0.1", 9001, 3)
+    # What slow clients can hold, bounded as the settings say (serving/limits.py).
+    settings = Settings()
+    assert call["limit_concurrency"] == settings.max_connections
+    assert call["timeout_keep_alive"] == settings.keep_alive_seconds
 
 
 @pytest.mark.parametrize(
