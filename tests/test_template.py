@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import ast
 import re
+import subprocess
 
-from baking import TEMPLATE, BakedProject
+import pytest
+import yaml
+
+from baking import BIN, TEMPLATE, BakedProject, tool_env
 from lint_baked import SOURCE, template_path
 
 HOOKS = TEMPLATE / "hooks"
@@ -77,3 +81,24 @@ def test_no_python_under_the_template_names_a_setting_without_its_prefix() -> No
         if bare.search(line)
     ]
     assert found == []
+
+
+@pytest.mark.slow
+def test_the_templates_own_hooks_pass_on_every_file() -> None:
+    # The real pre-commit, with this repository's .pre-commit-config.yaml: file
+    # hygiene, `make lint` and `make lint-workflows`, all offline but for PyPI.
+    done = subprocess.run(
+        [BIN / "pre-commit", "run", "--all-files", "--show-diff-on-failure"],
+        cwd=TEMPLATE,
+        capture_output=True,
+        text=True,
+        env=tool_env(),
+        timeout=900,
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    hooks = yaml.safe_load((TEMPLATE / ".pre-commit-config.yaml").read_text())
+    names = [hook["name"] for repo in hooks["repos"] for hook in repo["hooks"]]
+    passed = re.findall(r"^(.+?)\.{3,}Passed$", done.stdout, re.MULTILINE)
+    assert passed == names  # every hook ran on some file, none was skipped

@@ -147,3 +147,45 @@ def test_the_docker_job_serves_a_prediction_from_the_image(baked: BakedProject) 
     commands = [step.get("run") for step in workflow["jobs"]["docker"]["steps"]]
 
     assert commands[-3:] == ["make pipeline", "make docker", "make docker-smoke"]
+
+
+def test_a_template_tag_releases_its_changelog_section() -> None:
+    workflow = yaml.safe_load((TEMPLATE / ".github" / "workflows" / "release.yml").read_text())
+    [job] = workflow["jobs"].values()
+
+    assert workflow[True] == {"push": {"tags": ["v*"]}}  # PyYAML reads `on:` as True
+    assert workflow["permissions"] == {}
+    assert job["permissions"] == {"contents": "write"}
+    runs = [step["run"] for step in job["steps"] if "run" in step]
+    assert runs[0].startswith('make release-notes VERSION="${TAG#v}"')
+    assert "--notes-file notes.md" in runs[1]
+
+
+def release_notes(version: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["make", "--no-print-directory", "release-notes", f"VERSION={version}"],
+        cwd=TEMPLATE,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_release_notes_are_the_versions_changelog_section() -> None:
+    changelog = (TEMPLATE / "CHANGELOG.md").read_text()
+    version = re.findall(r"^## \[(\d+\.\d+\.\d+)\]", changelog, re.MULTILINE)[-1]
+    section = changelog.split(f"## [{version}]", 1)[1].split("\n[", 1)[0]
+    body = section.split("\n", 1)[1].strip()
+
+    notes = release_notes(version)
+
+    assert notes.returncode == 0, notes.stderr
+    assert notes.stdout == body + "\n"
+
+
+def test_a_tag_without_a_changelog_section_fails_in_one_line() -> None:
+    notes = release_notes("0.0.0")
+
+    assert notes.returncode != 0
+    assert notes.stdout == ""
+    assert notes.stderr.splitlines()[0] == "error: CHANGELOG.md has no section [0.0.0]"

@@ -1,5 +1,7 @@
 """The whole pipeline, end to end on the real data set."""
 
+import pandas as pd
+
 from {{ cookiecutter.module_name }}.files import write_json
 from {{ cookiecutter.module_name }}.model import load
 from {{ cookiecutter.module_name }}.params import Params
@@ -19,7 +21,8 @@ def test_steps_run_in_pipeline_order() -> None:
 def test_the_pipeline_trains_a_model(settings: Settings, params: Params) -> None:
     summaries = run_all(settings, params)
 
-    assert summaries[0] == f"wrote {settings.raw_data_file} (150 rows)"
+    rows = len(pd.read_csv(settings.raw_data_file))
+    assert summaries[0] == f"wrote {settings.raw_data_file} ({rows} rows)"
     assert summaries[-1].startswith("accuracy ")
     assert load(settings.model_file).classes == ("setosa", "versicolor", "virginica")
 

