@@ -37,6 +37,8 @@ DEPENDENCIES = frozenset(
         "airflow",
         "bandit",
         "black",
+        "cookiecutter",
+        "cruft",
         "fastapi",
         "fastapi_offline",
         "filelock",

@@ -86,6 +86,7 @@ ALWAYS = [
     ".github/pull_request_template.md",
     ".github/workflows/ci.yml",
     ".github/workflows/release.yml",
+    ".github/workflows/template-update.yml",
     ".secrets.baseline",
     "CONTRIBUTING.md",
     ".gitignore",
@@ -260,6 +261,7 @@ def test_the_makefile_documents_one_target_per_job(baked: BakedProject) -> None:
         "docker",
         "docker-smoke",
         "release",
+        "template-update",
         "clean",
     ]
     makefile = baked.read("Makefile")

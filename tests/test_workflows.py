@@ -189,3 +189,29 @@ def test_a_tag_without_a_changelog_section_fails_in_one_line() -> None:
     assert notes.returncode != 0
     assert notes.stdout == ""
     assert notes.stderr.splitlines()[0] == "error: CHANGELOG.md has no section [0.0.0]"
+
+
+def test_every_project_checks_weekly_for_template_updates(baked: BakedProject) -> None:
+    workflow = yaml.safe_load(baked.read(".github/workflows/template-update.yml"))
+    [job] = workflow["jobs"].values()
+    runs = [step["run"] for step in job["steps"] if "run" in step]
+
+    assert workflow[True]["schedule"] and "workflow_dispatch" in workflow[True]
+    assert workflow["permissions"] == {}
+    assert job["permissions"] == {"contents": "write", "pull-requests": "write"}
+    assert runs[0] == "make template-update"
+    assert "secrets.TEMPLATE_UPDATE_TOKEN" in job["steps"][-1]["env"]["GH_TOKEN"]
+    assert ".rej" in runs[1]
+
+
+def test_a_project_made_without_cruft_gets_a_notice_not_a_failure(
+    baked: BakedProject,
+) -> None:
+    assert not baked.has_file(".cruft.json")
+
+    said = baked.run("make", "--no-print-directory", "template-update")
+
+    assert said.splitlines() == [
+        "No .cruft.json: this project was not created with cruft, so there is no"
+        " template to follow (see README)."
+    ]
