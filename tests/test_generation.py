@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
-from baking import BIN, TEMPLATE, bake, tool_env
+import pytest
+
+from baking import BIN, TEMPLATE, BakedProject, bake, tool_env
 
 
 def git(cwd: Path, *arguments: str) -> None:
@@ -53,3 +56,65 @@ def test_cruft_creates_a_project_it_can_later_update(tmp_path: Path) -> None:
     record = json.loads((project / ".cruft.json").read_text())
     assert record["context"]["cookiecutter"]["project_slug"] == "my-ml-project"
     assert len(record["commit"]) == 40
+
+
+# The first released version (CHANGELOG.md): projects made from it must update cleanly.
+FIRST_RELEASE = "a4a7d89"
+
+
+def has_commit(commit: str) -> bool:
+    found = subprocess.run(
+        ["git", "cat-file", "-e", f"{commit}^{{commit}}"], cwd=TEMPLATE, check=False
+    )
+    return found.returncode == 0
+
+
+@pytest.mark.slow
+def test_a_project_made_at_the_first_release_updates_to_head_keeping_its_edits(
+    tmp_path: Path,
+) -> None:
+    if not has_commit(FIRST_RELEASE):
+        reason = f"this clone lacks {FIRST_RELEASE} (a shallow clone): clone with history"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=TEMPLATE, capture_output=True, text=True
+    ).stdout.strip()
+    cruft = str(BIN / "cruft")
+    created = subprocess.run(
+        [cruft, "create", "--no-input", "--checkout", FIRST_RELEASE, "-o", tmp_path, TEMPLATE],
+        capture_output=True,
+        text=True,
+        env=tool_env(),
+        check=False,
+    )
+    assert created.returncode == 0, created.stderr
+    project = BakedProject(tmp_path / "my-ml-project", {})
+    # What a team does in its first weeks: install and commit the lock, tune a
+    # parameter, edit the data module, add a test of its own.
+    project.run("make", "install")
+    params = project.path / "configs" / "params.yaml"
+    tuned = params.read_text().replace("  C: 1.0\n", "  C: 0.25\n")
+    assert tuned != params.read_text()
+    params.write_text(tuned)
+    dataset = next((project.path / "src").glob("*/dataset.py"))
+    edited = dataset.read_text() + "\n\n# Our own note on the data.\n"
+    dataset.write_text(edited)
+    ours = project.path / "tests" / "test_ours.py"
+    ours.write_text("def test_ours() -> None:\n    assert sum([1, 2]) == 3\n")
+    project.run("git", "add", "--all")
+    project.run("git", "commit", "--quiet", "-m", "Our first weeks")
+
+    project.run(cruft, "update", "--skip-apply-ask", "--checkout", head)
+
+    assert sorted(project.path.rglob("*.rej")) == []
+    assert (params.read_text(), dataset.read_text()) == (tuned, edited)
+    assert ours.is_file()
+    assert json.loads(project.read(".cruft.json"))["commit"] == head
+    # The CHANGELOG's actions for this update: re-lock (uv.lock is installed --locked
+    # now, and the dependencies changed), then install.
+    project.run("uv", "lock")
+    project.run("make", "install")
+    checked = project.run("make", "check")
+    assert " passed" in checked and " failed" not in checked
