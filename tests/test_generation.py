@@ -83,7 +83,8 @@ def test_a_project_made_at_the_first_release_updates_to_head_keeping_its_edits(
     ).stdout.strip()
     cruft = str(BIN / "cruft")
     created = subprocess.run(
-        [cruft, "create", "--no-input", "--checkout", FIRST_RELEASE, "-o", tmp_path, TEMPLATE],
+        [cruft, "create", "--no-input", "--checkout", FIRST_RELEASE, "--output-dir", tmp_path]
+        + [TEMPLATE],
         capture_output=True,
         text=True,
         env=tool_env(),
@@ -104,7 +105,8 @@ def test_a_project_made_at_the_first_release_updates_to_head_keeping_its_edits(
     ours = project.path / "tests" / "test_ours.py"
     ours.write_text("def test_ours() -> None:\n    assert sum([1, 2]) == 3\n")
     project.run("git", "add", "--all")
-    project.run("git", "commit", "--quiet", "-m", "Our first weeks")
+    # 1.0.0's secret scanner took the commit id in .cruft.json for a secret.
+    project.run("git", "commit", "--quiet", "--no-verify", "-m", "Our first weeks")
 
     project.run(cruft, "update", "--skip-apply-ask", "--checkout", head)
 
@@ -118,3 +120,6 @@ def test_a_project_made_at_the_first_release_updates_to_head_keeping_its_edits(
     project.run("make", "install")
     checked = project.run("make", "check")
     assert " passed" in checked and " failed" not in checked
+    # The updated git hooks accept the update as the team commits it.
+    project.run("git", "add", "--all")
+    project.run("git", "commit", "--quiet", "-m", "Update from the template")
