@@ -82,9 +82,9 @@ def test_a_project_made_at_the_first_release_updates_to_head_keeping_its_edits(
         ["git", "rev-parse", "HEAD"], cwd=TEMPLATE, capture_output=True, text=True
     ).stdout.strip()
     cruft = str(BIN / "cruft")
+    create = [cruft, "create", "--no-input", "--checkout", FIRST_RELEASE]
     created = subprocess.run(
-        [cruft, "create", "--no-input", "--checkout", FIRST_RELEASE, "--output-dir", tmp_path]
-        + [TEMPLATE],
+        [*create, "--output-dir", str(tmp_path), str(TEMPLATE)],
         capture_output=True,
         text=True,
         env=tool_env(),
