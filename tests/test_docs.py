@@ -52,7 +52,7 @@ FIRST_SHAPE = {
     name
     for name in (
         "generate code-quality tests pre-commit ci pipeline mlflow airflow serving"
-        " containers load speed production own-data self-evaluation"
+        " containers load speed production self-evaluation"
     ).split()
 }
 

@@ -129,6 +129,27 @@ def test_editing_the_data_module_reruns_the_pipeline(installed: BakedProject) ->
     assert "skipped" not in pipeline_log(installed)  # the original data is back
 
 
+def test_renaming_the_features_and_target_in_the_data_module_alone_keeps_tests_green(
+    installed: BakedProject,
+) -> None:
+    if installed.option("package_manager") != "uv" or installed.option("linter") == "ruff":
+        pytest.skip("the generated tests are the same for every option: defaults run it")
+    dataset = installed.path / "src" / installed.module / "dataset.py"
+    original = dataset.read_text()
+    renamed = original.replace('TARGET = "species"', 'TARGET = "variety"')
+    for part in ("sepal", "petal"):
+        renamed = renamed.replace(f"{part}_length_cm", f"{part}_long")
+        renamed = renamed.replace(f"{part}_width_cm", f"{part}_wide")
+    assert renamed.count("_long") == renamed.count("_wide") == 4  # field and example
+    dataset.write_text(renamed)
+    try:
+        output = installed.run("make", "test", timeout=900)
+    finally:
+        dataset.write_text(original)
+
+    assert re.search(r"\d+ passed", output) and " failed" not in output, output[-2000:]
+
+
 def test_two_pipelines_at_once_run_one_after_the_other(installed: BakedProject) -> None:
     command = Path(".venv/bin") / installed.path.name
     runs = [

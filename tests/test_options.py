@@ -57,6 +57,7 @@ SOURCE = [
 ]
 TESTS = [
     "conftest.py",
+    "derived.py",
     "servers.py",
     "test_api.py",
     "test_cli.py",

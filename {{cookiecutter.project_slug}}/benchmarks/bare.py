@@ -2,7 +2,7 @@
 
 from fastapi import FastAPI
 
-from {{ cookiecutter.module_name }}.serving.schemas import Features
+from {{ cookiecutter.module_name }}.dataset import CLASSES, Features
 
 
 def create_app() -> FastAPI:
@@ -10,6 +10,6 @@ def create_app() -> FastAPI:
 
     @app.post("/predict")
     async def predict(features: Features) -> dict[str, str]:
-        return {"label": "setosa"}
+        return {"label": CLASSES[0]}
 
     return app

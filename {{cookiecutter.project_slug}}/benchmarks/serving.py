@@ -34,9 +34,9 @@ from port_for import get_port
 from pytest_redis.executor import RedisExecutor
 
 from {{ cookiecutter.module_name }} import ENV_PREFIX
+from {{ cookiecutter.module_name }}.dataset import EXAMPLE
 from {{ cookiecutter.module_name }}.errors import ProjectError
 from {{ cookiecutter.module_name }}.predictor import Predictor
-from {{ cookiecutter.module_name }}.serving.schemas import EXAMPLE
 from {{ cookiecutter.module_name }}.settings import load_settings
 
 SECONDS = round(float(os.environ.get("BENCHMARK_SECONDS", "8")))

@@ -24,7 +24,7 @@ from pathlib import Path
 from port_for import get_port
 
 from {{ cookiecutter.module_name }} import DISTRIBUTION, ENV_PREFIX
-from {{ cookiecutter.module_name }}.serving.schemas import EXAMPLE
+from {{ cookiecutter.module_name }}.dataset import EXAMPLE
 from {{ cookiecutter.module_name }}.settings import Settings
 
 RUNS = int(os.environ.get("BENCHMARK_RUNS", "5"))

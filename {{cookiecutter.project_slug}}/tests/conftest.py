@@ -1,12 +1,14 @@
-"""Fixtures shared by every test module; helpers live in servers.py."""
+"""Fixtures shared by every test module; helpers live in servers.py and derived.py."""
 
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from derived import labelled_frame
 from pytest_redis.executor import RedisExecutor
 from servers import environment, redis_server, redis_url
 
+from {{ cookiecutter.module_name }} import dataset
 from {{ cookiecutter.module_name }}.params import Params, load_params
 from {{ cookiecutter.module_name }}.pipeline import STEPS
 from {{ cookiecutter.module_name }}.settings import Settings
@@ -16,14 +18,18 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="session", autouse=True)
 def hermetic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """Run every test in an empty folder, with none of the shell's settings.
+    """Run every test in an empty folder, with none of the shell's settings, on rows
+    made from the data module's declaration.
 
     Whatever a setting puts in the working directory by default never lands in the
-    project, and neither the project's `.env` nor the shell's variables apply.
+    project, and neither the project's `.env` nor the shell's variables apply. The data
+    set's own `load()` may read a file that a checkout or CI does not have.
     """
     folder = tmp_path_factory.mktemp("workdir")
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(folder)
+        patch.setattr(dataset, "load", labelled_frame)
+        patch.setattr(dataset, "SOURCE_FILES", ())  # what the real load() reads
         for name in Settings.variables():
             patch.delenv(name, raising=False)
         yield folder

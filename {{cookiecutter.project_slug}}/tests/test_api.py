@@ -3,28 +3,33 @@
 import json
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
+from derived import outside_range, row_of
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from pytest_redis.executor import RedisExecutor
 from servers import group_in_redis, redis_url
 
 from {{ cookiecutter.module_name }} import DISTRIBUTION
+from {{ cookiecutter.module_name }}.dataset import CLASSES, EXAMPLE, FEATURES
 from {{ cookiecutter.module_name }}.errors import ProjectError
+from {{ cookiecutter.module_name }}.model import load
+from {{ cookiecutter.module_name }}.params import Params
+from {{ cookiecutter.module_name }}.predictor import Predictor
 from {{ cookiecutter.module_name }}.serving.app import (
     MAX_PROBLEMS,
     create_app,
 )
-from {{ cookiecutter.module_name }}.serving.schemas import (
-    EXAMPLE,
-    MAX_BATCH_ROWS,
-)
+from {{ cookiecutter.module_name }}.serving.schemas import MAX_BATCH_ROWS
 from {{ cookiecutter.module_name }}.settings import Settings
 
-MISSING_WIDTH = {k: v for k, v in EXAMPLE.items() if k != "sepal_width_cm"}
+FIRST, LAST = FEATURES[0], FEATURES[-1]
+MISSING_LAST = {name: value for name, value in EXAMPLE.items() if name != LAST}
 KEY = "a-long-random-key"
 JSON = {"content-type": "application/json"}
 
@@ -49,8 +54,9 @@ def test_predict_answers_a_label_with_probabilities(client: TestClient) -> None:
 
     assert response.status_code == 200
     body = response.json()
-    assert body["label"] == "setosa"
-    assert set(body["probabilities"]) == {"setosa", "versicolor", "virginica"}
+    assert body["label"] in CLASSES
+    assert set(body["probabilities"]) == set(CLASSES)
+    assert sum(body["probabilities"].values()) == pytest.approx(1, abs=1e-4)
     assert body["model_version"] == client.get("/model").json()["version"]
     assert len(body["prediction_id"]) == 32
 
@@ -109,13 +115,14 @@ def test_the_documented_body_is_the_validated_one(
 
 
 def test_a_batch_is_predicted_in_order(client: TestClient) -> None:
-    virginica = {**EXAMPLE, "petal_length_cm": 6.0, "petal_width_cm": 2.5}
+    rows = [row_of(CLASSES[0]), row_of(CLASSES[-1]), EXAMPLE]
 
-    response = client.post("/predict/batch", json={"rows": [EXAMPLE, virginica]})
+    response = client.post("/predict/batch", json={"rows": rows})
 
     assert response.status_code == 200
     labels = [p["label"] for p in response.json()["predictions"]]
-    assert labels == ["setosa", "virginica"]
+    assert labels[:2] == [CLASSES[0], CLASSES[-1]]
+    assert labels == [client.post("/predict", json=row).json()["label"] for row in rows]
 
 
 @pytest.mark.parametrize(
@@ -135,13 +142,14 @@ def test_batch_size_limits(client: TestClient, rows: list[Any], message: str) ->
 @pytest.mark.parametrize(
     ("body", "field", "message"),
     [
-        ({**EXAMPLE, "sepal_length_cm": "long"}, "sepal_length_cm", "valid number"),
-        ({**EXAMPLE, "petal_width_cm": -1}, "petal_width_cm", "greater than 0"),
-        ({**EXAMPLE, "petal_width_cm": 0}, "petal_width_cm", "greater than 0"),
-        ({**EXAMPLE, "sepal_width_cm": 1000}, "sepal_width_cm", "less than or equal"),
-        ({**EXAMPLE, "sepal_width_cm": None}, "sepal_width_cm", "valid number"),
-        (MISSING_WIDTH, "sepal_width_cm", "Field required"),
-        ({**EXAMPLE, "colour": "blue"}, "colour", "Extra inputs are not permitted"),
+        ({**EXAMPLE, FIRST: "long"}, FIRST, "valid number"),
+        ({**EXAMPLE, LAST: None}, LAST, "valid number"),
+        (MISSING_LAST, LAST, "Field required"),
+        (
+            {**EXAMPLE, "not_declared": 1},
+            "not_declared",
+            "Extra inputs are not permitted",
+        ),
     ],
 )
 def test_bad_input_is_a_422_naming_the_field(
@@ -155,12 +163,23 @@ def test_bad_input_is_a_422_naming_the_field(
     assert message in error["msg"]
 
 
+def test_a_value_outside_its_declared_range_is_a_422(client: TestClient) -> None:
+    feature, value = outside_range()
+
+    response = client.post("/predict", json={**EXAMPLE, feature: value})
+
+    assert response.status_code == 422
+    [error] = response.json()["detail"]
+    assert error["loc"] == ["body", feature]
+    assert error["msg"].startswith(("Input should be greater", "Input should be less"))
+
+
 @pytest.mark.parametrize(
     "raw",
     [
-        b'{"sepal_length_cm": 5.1,',
+        json.dumps(EXAMPLE).encode()[:-3],
         b"not json at all",
-        json.dumps({**EXAMPLE, "sepal_length_cm": float("nan")}).encode(),
+        json.dumps({**EXAMPLE, FIRST: float("nan")}).encode(),
         b"[1, 2, 3]",
     ],
 )
@@ -254,20 +273,48 @@ def test_health_reports_the_memory_store(client: TestClient) -> None:
     }
 
 
-def test_model_info_shows_version_and_metrics(client: TestClient) -> None:
+def test_model_info_shows_version_and_metrics(
+    client: TestClient, trained: Settings, params: Params
+) -> None:
     info = client.get("/model").json()
 
     assert info["name"] == DISTRIBUTION
-    assert (info["runtime"], info["runtime_reason"]) == ("onnx", None)
-    assert info["classes"] == ["setosa", "versicolor", "virginica"]
-    assert info["metrics"]["accuracy"] > 0.85
-    assert info["params"]["seed"] == 42
+    assert info["runtime"] == Predictor.load(trained).runtime.name
+    assert set(info["classes"]) == set(CLASSES)
+    assert info["metrics"]["accuracy"] >= params.evaluate.min_accuracy
+    assert info["params"]["seed"] == params.seed
 
 
 def test_the_app_refuses_to_start_without_a_model(settings: Settings) -> None:
     app = serve(settings)
 
     with pytest.raises(ProjectError, match="model.joblib does not exist"), app:
+        pass
+
+
+@pytest.mark.parametrize(
+    ("facts", "change"),
+    [
+        ("features", lambda names: (*names[:-1], "not_declared")),
+        ("classes", lambda names: (*names[:-1], "not_a_class")),
+    ],
+)
+def test_the_app_refuses_a_model_that_does_not_fit_the_data_module(
+    trained: Settings,
+    tmp_path: Path,
+    facts: str,
+    change: Callable[[tuple[str, ...]], tuple[str, ...]],
+) -> None:
+    model = load(trained.model_file)
+    settings = trained.model_copy(update={"models_dir": tmp_path})
+    if facts == "features":
+        changed = replace(model, features=change(model.features))
+    else:
+        changed = replace(model, classes=change(model.classes))
+    changed.save(settings.model_file)
+
+    refused = f"does not fit dataset.py: its {facts}"
+    with pytest.raises(ProjectError, match=refused), serve(settings):
         pass
 
 
@@ -321,7 +368,7 @@ def guarded(trained: Settings) -> Iterator[TestClient]:
         ("POST", "/predict/batch", {"rows": [EXAMPLE]}),
         ("GET", "/predictions/any", None),
         ("DELETE", "/predictions/any", None),
-        ("POST", "/predictions/any/feedback", {"label": "setosa"}),
+        ("POST", "/predictions/any/feedback", {"label": CLASSES[0]}),
         ("GET", "/model", None),
     ],
 )

@@ -7,14 +7,18 @@ from typing import Any
 
 import pytest
 import uvicorn
+import yaml
+from derived import outside_range, unlearnable_frame
 from typer.testing import CliRunner
 
-from {{ cookiecutter.module_name }} import ENV_PREFIX, cli
+from {{ cookiecutter.module_name }} import ENV_PREFIX, cli, dataset
 from {{ cookiecutter.module_name }}.cli import app
-from {{ cookiecutter.module_name }}.serving.schemas import EXAMPLE
+from {{ cookiecutter.module_name }}.dataset import CLASSES, EXAMPLE, FEATURES
+from {{ cookiecutter.module_name }}.params import load_params
 from {{ cookiecutter.module_name }}.settings import Settings
 
-ARGUMENTS = [f"{name}={value}" for name, value in EXAMPLE.items()]
+ARGUMENTS = [f"{name}={EXAMPLE[name]}" for name in FEATURES]
+LAST = FEATURES[-1]
 
 
 @pytest.fixture
@@ -42,9 +46,11 @@ def test_a_model_under_the_accuracy_floor_fails_the_pipeline(
     runner: CliRunner, isolated_env: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     strict = isolated_env.data_dir.parent / "strict.yaml"
-    shipped = isolated_env.params_file.read_text()
-    strict.write_text(shipped.replace("min_accuracy: 0.9", "min_accuracy: 1.0"))
+    shipped = yaml.safe_load(isolated_env.params_file.read_text())
+    shipped["evaluate"]["min_accuracy"] = 1.0
+    strict.write_text(yaml.safe_dump(shipped))
     monkeypatch.setenv(f"{ENV_PREFIX}PARAMS_FILE", str(strict))
+    monkeypatch.setattr(dataset, "load", unlearnable_frame)
 
     failed = runner.invoke(app, ["pipeline"])
     again = runner.invoke(app, ["pipeline"])
@@ -62,7 +68,8 @@ def test_steps_run_one_by_one(runner: CliRunner, isolated_env: Settings) -> None
         result = runner.invoke(app, [step])
         assert result.exit_code == 0, f"{step}: {result.output}"
 
-    assert json.loads(isolated_env.metrics_file.read_text())["accuracy"] > 0.85
+    accuracy = json.loads(isolated_env.metrics_file.read_text())["accuracy"]
+    assert accuracy >= load_params(isolated_env.params_file).evaluate.min_accuracy
 
 
 def test_predict_prints_the_label_and_probabilities(
@@ -74,17 +81,17 @@ def test_predict_prints_the_label_and_probabilities(
 
     assert result.exit_code == 0, result.output
     prediction = json.loads(result.output)
-    assert prediction["label"] == "setosa"
-    assert set(prediction["probabilities"]) == {"setosa", "versicolor", "virginica"}
+    assert prediction["label"] in CLASSES
+    assert set(prediction["probabilities"]) == set(CLASSES)
 
 
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
-        (ARGUMENTS[:3], "missing feature(s): petal_width_cm"),
-        ([*ARGUMENTS[:3], "petal_width_cm=wide"], "'wide' is not a finite number"),
-        ([*ARGUMENTS[:3], "petal_width_cm=nan"], "'nan' is not a finite number"),
-        ([*ARGUMENTS, "colour=blue"], "'colour=blue': expected NAME=VALUE"),
+        (ARGUMENTS[:-1], f"missing feature(s): {LAST}"),
+        ([*ARGUMENTS[:-1], f"{LAST}=wide"], "'wide' is not a finite number"),
+        ([*ARGUMENTS[:-1], f"{LAST}=nan"], "'nan' is not a finite number"),
+        ([*ARGUMENTS, "not_declared=1"], "'not_declared=1': expected NAME=VALUE"),
     ],
 )
 def test_predict_rejects_bad_features(
@@ -96,6 +103,18 @@ def test_predict_rejects_bad_features(
 
     assert result.exit_code == 1
     assert message in result.output
+
+
+def test_predict_applies_the_declared_ranges(
+    runner: CliRunner, isolated_env: Settings
+) -> None:
+    feature, value = outside_range()
+    others = [argument for argument in ARGUMENTS if not argument.startswith(feature)]
+
+    result = runner.invoke(app, ["predict", *others, f"{feature}={value}"])
+
+    assert result.exit_code == 1
+    assert result.output.startswith(f"error: {feature}: Input should be")
 
 
 def test_a_bad_setting_fails_with_one_line(

@@ -9,9 +9,9 @@ from prometheus_client.samples import Sample
 from pydantic import SecretStr
 from servers import redis_url
 
+from {{ cookiecutter.module_name }}.dataset import CLASSES, EXAMPLE
 from {{ cookiecutter.module_name }}.serving.app import create_app
 from {{ cookiecutter.module_name }}.serving.metrics import NAMESPACE
-from {{ cookiecutter.module_name }}.serving.schemas import EXAMPLE
 from {{ cookiecutter.module_name }}.settings import Settings
 
 KEY = "a-long-random-key"
@@ -45,29 +45,40 @@ def value(found: list[Sample], name: str, **labels: str) -> float:
 
 
 def predict(client: TestClient) -> str:
+    prediction_id: str = predicted(client)["prediction_id"]
+    return prediction_id
+
+
+def predicted(client: TestClient) -> dict[str, str]:
+    """Predict the example row; return the answer's id and label."""
     response = client.post("/predict", json=EXAMPLE)
     assert response.status_code == 200
-    prediction_id: str = response.json()["prediction_id"]
-    return prediction_id
+    answer: dict[str, str] = response.json()
+    return answer
+
+
+def another(label: str) -> str:
+    """A class other than `label`."""
+    return next(name for name in CLASSES if name != label)
 
 
 def test_feedback_is_kept_and_read_back(client: TestClient) -> None:
     prediction_id = predict(client)
 
     given = client.post(
-        f"/predictions/{prediction_id}/feedback", json={"label": "versicolor"}
+        f"/predictions/{prediction_id}/feedback", json={"label": CLASSES[-1]}
     )
     read = client.get(f"/predictions/{prediction_id}").json()
 
     assert given.status_code == 200
-    assert read["feedback"]["label"] == "versicolor"
+    assert read["feedback"]["label"] == CLASSES[-1]
     assert read["feedback"]["received_at"].startswith("20")
     assert read == given.json()
 
 
 def test_a_deleted_prediction_is_gone_with_its_feedback(client: TestClient) -> None:
     prediction_id = predict(client)
-    client.post(f"/predictions/{prediction_id}/feedback", json={"label": "setosa"})
+    client.post(f"/predictions/{prediction_id}/feedback", json={"label": CLASSES[0]})
 
     deleted = client.delete(f"/predictions/{prediction_id}")
     read = client.get(f"/predictions/{prediction_id}")
@@ -78,20 +89,20 @@ def test_a_deleted_prediction_is_gone_with_its_feedback(client: TestClient) -> N
 
 
 def test_a_second_feedback_replaces_the_first(client: TestClient) -> None:
-    prediction_id = predict(client)
-    path = f"/predictions/{prediction_id}/feedback"
+    answer = predicted(client)
+    path = f"/predictions/{answer['prediction_id']}/feedback"
 
-    client.post(path, json={"label": "versicolor"})
-    client.post(path, json={"label": "setosa"})
+    client.post(path, json={"label": another(answer["label"])})
+    client.post(path, json={"label": answer["label"]})
 
-    read = client.get(f"/predictions/{prediction_id}").json()
-    assert read["feedback"]["label"] == "setosa"
+    read = client.get(f"/predictions/{answer['prediction_id']}").json()
+    assert read["feedback"]["label"] == answer["label"]
     assert value(samples(client), "feedback_total") == 1
     assert value(samples(client), "live_accuracy") == 1.0
 
 
 def test_feedback_on_an_unknown_prediction_is_a_404(client: TestClient) -> None:
-    response = client.post("/predictions/nope/feedback", json={"label": "setosa"})
+    response = client.post("/predictions/nope/feedback", json={"label": CLASSES[0]})
 
     assert response.status_code == 404
     assert response.json() == {"detail": "no prediction with id 'nope'"}
@@ -100,10 +111,10 @@ def test_feedback_on_an_unknown_prediction_is_a_404(client: TestClient) -> None:
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ({"label": "rose"}, "must be one of the model's classes: setosa, versicolor"),
+        ({"label": "not_a_class"}, "must be one of the model's classes: "),
         ({"label": ""}, "at least 1 character"),
         ({}, "Field required"),
-        ({"label": "setosa", "extra": 1}, "Extra inputs are not permitted"),
+        ({"label": CLASSES[0], "extra": 1}, "Extra inputs are not permitted"),
     ],
 )
 def test_a_bad_feedback_is_a_422_naming_the_field(
@@ -120,11 +131,13 @@ def test_a_bad_feedback_is_a_422_naming_the_field(
 
 
 def test_metrics_count_requests_and_predictions(client: TestClient) -> None:
-    ids = [predict(client) for _ in range(30)]
+    answers = [predicted(client) for _ in range(30)]
+    label = answers[0]["label"]
     client.post("/predict/batch", json={"rows": [EXAMPLE] * 5})
     client.get("/predictions/nope")
-    client.post(f"/predictions/{ids[0]}/feedback", json={"label": "setosa"})
-    client.post(f"/predictions/{ids[1]}/feedback", json={"label": "virginica"})
+    right, wrong = (f"/predictions/{a['prediction_id']}/feedback" for a in answers[:2])
+    client.post(right, json={"label": label})
+    client.post(wrong, json={"label": another(label)})
 
     found = samples(client)
 
@@ -132,8 +145,8 @@ def test_metrics_count_requests_and_predictions(client: TestClient) -> None:
     assert value(found, requests, route="/predict", status="200") == 30
     assert value(found, requests, route="/predict/batch", status="200") == 1
     assert value(found, requests, route="/predictions/{prediction_id}") == 1
-    assert value(found, "predictions_total", label="setosa") == 35
-    assert value(found, "predictions_total", label="virginica") == 0
+    assert value(found, "predictions_total", label=label) == 35
+    assert value(found, "predictions_total", label=another(label)) == 0
     assert value(found, "feedback_total") == 2
     assert value(found, "live_accuracy") == 0.5
     assert value(found, "store_failed_writes") == 0

@@ -15,9 +15,9 @@ from pytest_redis.executor import RedisExecutor
 from servers import redis_url
 from test_store import feedback, made, one
 
+from {{ cookiecutter.module_name }}.dataset import EXAMPLE
 from {{ cookiecutter.module_name }}.serving.app import create_app
 from {{ cookiecutter.module_name }}.serving.redis_store import RedisStore
-from {{ cookiecutter.module_name }}.serving.schemas import EXAMPLE
 from {{ cookiecutter.module_name }}.serving.store import FeedbackCounts
 from {{ cookiecutter.module_name }}.settings import Settings
 
@@ -55,9 +55,9 @@ async def flood(store: RedisStore, groups: int, concurrency: int = 500) -> None:
 @pytest.mark.anyio
 async def test_a_full_redis_keeps_taking_predictions(full_redis: str) -> None:
     store = RedisStore(full_redis, timeout=5, namespace=f"test-{uuid.uuid4().hex}")
-    judged, [kept] = made("setosa")
+    judged, [kept] = made("red")
     await store.save(judged)
-    await store.add_feedback(kept.prediction_id, feedback("setosa"))
+    await store.add_feedback(kept.prediction_id, feedback("red"))
 
     # 40,000 groups: their index entries alone are about three times maxmemory.
     await flood(store, 40_000)
@@ -73,7 +73,7 @@ async def test_a_full_redis_keeps_taking_predictions(full_redis: str) -> None:
     # The first group was evicted with its feedback: more feedback is refused (404),
     # not counted a second time.
     assert await store.get(kept.prediction_id) is None
-    assert await store.add_feedback(kept.prediction_id, feedback("setosa")) is None
+    assert await store.add_feedback(kept.prediction_id, feedback("red")) is None
     assert await store.feedback_counts() == FeedbackCounts(total=1, correct=1)
     await store.close()
 

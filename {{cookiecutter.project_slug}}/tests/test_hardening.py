@@ -17,7 +17,7 @@ from servers import api_server, environment, free_port
 
 import {{ cookiecutter.module_name }} as package
 from {{ cookiecutter.module_name }} import ENV_PREFIX
-from {{ cookiecutter.module_name }}.serving.schemas import EXAMPLE
+from {{ cookiecutter.module_name }}.dataset import EXAMPLE
 from {{ cookiecutter.module_name }}.settings import (
     MIN_API_KEY_LENGTH,
     Settings,

@@ -8,13 +8,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from derived import span
 from fastapi.testclient import TestClient
 from pytest_redis.executor import RedisExecutor
 from servers import environment, redis_url
 from typer.testing import CliRunner
 
 from {{ cookiecutter.module_name }}.cli import app
-from {{ cookiecutter.module_name }}.dataset import FEATURES
+from {{ cookiecutter.module_name }}.dataset import CLASSES, FEATURES
 from {{ cookiecutter.module_name }}.errors import ProjectError
 from {{ cookiecutter.module_name }}.monitoring.drift import stability_index
 from {{ cookiecutter.module_name }}.monitoring.report import monitor
@@ -22,7 +23,11 @@ from {{ cookiecutter.module_name }}.params import Params
 from {{ cookiecutter.module_name }}.serving.app import create_app
 from {{ cookiecutter.module_name }}.settings import Settings
 
-SHIFTED = {"petal_length_cm": 2.0, "sepal_width_cm": 1.5}
+# The first and the last feature move up by a fifth of their declared range.
+SHIFTED = {
+    feature: (span(feature)[1] - span(feature)[0]) / 5
+    for feature in (FEATURES[0], FEATURES[-1])
+}
 
 
 @pytest.fixture
@@ -43,7 +48,7 @@ def send(settings: Settings, rows: list[dict[str, float]]) -> list[str]:
         answers = response.json()["predictions"]
         for number, answer in enumerate(answers[:10]):  # five right, five wrong
             right = answer["label"]
-            wrong = "virginica" if right != "virginica" else "setosa"
+            wrong = next(name for name in CLASSES if name != right)
             label = right if number % 2 else wrong
             client.post(
                 f"/predictions/{answer['prediction_id']}/feedback",
@@ -55,11 +60,14 @@ def send(settings: Settings, rows: list[dict[str, float]]) -> list[str]:
 def training_rows(
     settings: Settings, count: int, shift: dict[str, float]
 ) -> list[dict[str, float]]:
-    """Draw rows like the training set's, with some features moved by `shift` cm."""
+    """Draw rows like the training set's, with some features moved by `shift`, kept
+    inside their declared range."""
     training = pd.read_csv(settings.train_file)[list(FEATURES)]
     drawn = training.sample(count, replace=True, random_state=7)
-    for feature, centimetres in shift.items():
-        drawn[feature] += centimetres
+    for feature, move in shift.items():
+        low, high = span(feature)
+        margin = (high - low) / 100
+        drawn[feature] = (drawn[feature] + move).clip(low + margin, high - margin)
     return [
         {str(name): float(value) for name, value in row.items()}
         for row in drawn.to_dict("records")
@@ -82,7 +90,8 @@ def test_drift_is_reported_for_exactly_the_shifted_features(
     assert report["predictions"] == 300
     assert report["feedback"] == {"predictions": 10, "accuracy": 0.5}
     assert report["window"]["first"] <= report["window"]["last"]
-    assert "300 predictions; drifted: sepal_width_cm, petal_length_cm" in summary
+    drifted = ", ".join(f for f in FEATURES if f in SHIFTED)
+    assert f"300 predictions; drifted: {drifted}" in summary
 
 
 def test_unshifted_traffic_shows_no_drift(live: Settings, params: Params) -> None:

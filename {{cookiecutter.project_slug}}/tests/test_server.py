@@ -13,8 +13,8 @@ from pytest_redis.executor import RedisExecutor
 from servers import api_server, group_in_redis, redis_url
 
 from {{ cookiecutter.module_name }} import ENV_PREFIX
+from {{ cookiecutter.module_name }}.dataset import EXAMPLE
 from {{ cookiecutter.module_name }}.serving.groups import group_id_of
-from {{ cookiecutter.module_name }}.serving.schemas import EXAMPLE
 from {{ cookiecutter.module_name }}.settings import Settings
 
 STALL_MS = 1500

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from {{ cookiecutter.module_name }} import ENV_PREFIX
+from {{ cookiecutter.module_name }} import ENV_PREFIX, dataset
 from {{ cookiecutter.module_name }}.errors import ProjectError
 from {{ cookiecutter.module_name }}.settings import Settings, load_settings
 
@@ -11,7 +11,7 @@ def test_defaults_follow_the_project_layout(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.chdir(Path(__file__).parent)  # away from any .env file
     settings = Settings()
 
-    assert settings.raw_data_file == Path("data/raw/iris.csv")
+    assert settings.raw_data_file == Path("data/raw") / f"{dataset.NAME}.csv"
     assert settings.model_file == Path("models/model.joblib")
     assert settings.metrics_file == Path("reports/metrics.json")
 

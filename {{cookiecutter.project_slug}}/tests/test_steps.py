@@ -1,13 +1,21 @@
 """Each pipeline step on its own: files in, files out."""
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import joblib
 import pandas as pd
 import pytest
+from derived import labelled_frame, outside_range
 
-from {{ cookiecutter.module_name }}.dataset import FEATURES, TARGET
+from {{ cookiecutter.module_name }} import dataset
+from {{ cookiecutter.module_name }}.dataset import (
+    CLASSES,
+    EXAMPLE,
+    FEATURES,
+    TARGET,
+)
 from {{ cookiecutter.module_name }}.errors import ProjectError
 from {{ cookiecutter.module_name }}.model import load, version
 from {{ cookiecutter.module_name }}.params import (
@@ -48,14 +56,64 @@ def fitted(prepared: Settings, params: Params) -> Settings:
     return prepared
 
 
-def test_ingest_writes_every_flower_with_named_columns(settings: Settings) -> None:
+def test_ingest_writes_every_row_with_named_columns(settings: Settings) -> None:
     rows = ingest(settings.raw_data_file)
 
     frame = pd.read_csv(settings.raw_data_file)
-    assert rows == len(frame) == 150
+    assert rows == len(frame) == len(dataset.load())
     assert list(frame.columns) == [*FEATURES, TARGET]
-    assert set(frame[TARGET]) == {"setosa", "versicolor", "virginica"}
+    assert set(frame[TARGET].astype(str)) == set(CLASSES)
     assert list(settings.raw_data_file.parent.iterdir()) == [settings.raw_data_file]
+
+
+def broken(column: str, value: object, rows: int) -> pd.DataFrame:
+    """The generated data set, with `value` in `column` of its first `rows` rows."""
+    frame = labelled_frame()
+    cells = frame[column].astype(object).tolist()
+    frame[column] = pd.Series([value] * rows + cells[rows:], dtype=object)
+    return frame
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (
+            lambda: broken(FEATURES[0], "long", 3),
+            rf"^column '{FEATURES[0]}': Input should be a valid number \(3 of \d+ ",
+        ),
+        (
+            lambda: broken(*outside_range(), 2),
+            r"^column '\w+': Input should be (greater|less) than .*\(2 of \d+ rows\)$",
+        ),
+        (
+            lambda: broken(TARGET, "no-such-class", 4),
+            rf"^column '{TARGET}': must be one of .*, not 'no-such-class' \(4 of",
+        ),
+        (
+            lambda: labelled_frame().drop(columns=FEATURES[-1]),
+            rf"^column '{FEATURES[-1]}': missing \(dataset.py declares it\)$",
+        ),
+    ],
+)
+def test_ingest_refuses_data_that_breaks_the_declaration_and_writes_nothing(
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    make: Callable[[], pd.DataFrame],
+    message: str,
+) -> None:
+    monkeypatch.setattr(dataset, "load", make)
+
+    with pytest.raises(ProjectError, match=message):
+        ingest(settings.raw_data_file)
+    assert not settings.raw_data_file.parent.exists()
+
+
+def test_ingest_leaves_empty_cells_to_prepare(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dataset, "load", lambda: broken(FEATURES[0], None, 2))
+
+    assert ingest(settings.raw_data_file) == len(labelled_frame())
 
 
 def test_prepare_splits_stratified_without_overlap(
@@ -77,11 +135,15 @@ def test_prepare_drops_incomplete_and_duplicate_rows(
     settings: Settings, tmp_path: Path
 ) -> None:
     raw = tmp_path / "raw.csv"
-    repeated = [[5.1, 3.5, 1.4, 0.2, "a"], [6.0, 2.9, 4.5, 1.5, "b"]] * 5
-    distinct = [[float(i), 1.0, 1.0, 1.0, "a" if i % 2 else "b"] for i in range(10)]
-    incomplete = [[None, 1.0, 1.0, 1.0, "a"]]
-    rows = repeated + distinct + incomplete
-    pd.DataFrame(rows, columns=[*FEATURES, TARGET]).to_csv(raw, index=False)
+    first = FEATURES[0]
+
+    def row(value: float | None, label: str) -> dict[str, object]:
+        return {**EXAMPLE, first: value, TARGET: label}
+
+    repeated = [row(1.0, "a"), row(2.0, "b")] * 5
+    distinct = [row(10.0 + i, "a" if i % 2 else "b") for i in range(10)]
+    incomplete = [row(None, "a")]
+    pd.DataFrame(repeated + distinct + incomplete).to_csv(raw, index=False)
 
     kept = prepare(
         raw, settings.train_file, settings.test_file, PrepareParams(), seed=1
@@ -104,20 +166,20 @@ def test_prepare_is_deterministic_for_a_seed(
 
 def test_prepare_names_the_missing_column(settings: Settings, tmp_path: Path) -> None:
     raw = tmp_path / "raw.csv"
-    raw.write_text("sepal_length_cm,species\n1.0,setosa\n")
+    raw.write_text(f"{TARGET}\n{CLASSES[0]}\n")
 
-    with pytest.raises(ProjectError, match="missing column.*sepal_width_cm"):
+    with pytest.raises(ProjectError, match=f"missing column.*{FEATURES[0]}"):
         prepare(raw, settings.train_file, settings.test_file, PrepareParams(), seed=0)
 
 
 def test_train_saves_a_model_that_knows_its_features_and_classes(
-    fitted: Settings,
+    fitted: Settings, params: Params
 ) -> None:
     model = load(fitted.model_file)
 
     assert model.features == FEATURES
-    assert model.classes == ("setosa", "versicolor", "virginica")
-    assert model.params["seed"] == 42
+    assert set(model.classes) == set(CLASSES)
+    assert model.params["seed"] == params.seed
     assert len(version(fitted.model_file)) == 12
 
 
@@ -137,19 +199,29 @@ def test_evaluate_scores_the_model_on_the_test_set(
 
     assert json.loads(fitted.metrics_file.read_text()) == metrics
     assert metrics["test_rows"] == len(pd.read_csv(fitted.test_file))
-    assert metrics["onnx_max_abs_difference"] < 1e-9
+    parity = json.loads(fitted.onnx_parity_file.read_text())
+    assert metrics["onnx_max_abs_difference"] == parity["max_abs_difference"]
     assert params.evaluate.min_accuracy <= metrics["accuracy"] <= 1
     assert 0 < metrics["f1_macro"] <= 1
     text = fitted.model_card_file.read_text()
     assert f"- accuracy: {metrics['accuracy']}" in text
-    assert "- Classes: setosa, versicolor, virginica" in text
-    assert f"- C: {params.train.C}" in text
+    assert f"- Classes: {', '.join(load(fitted.model_file).classes)}" in text
+    chosen = params.train.estimator.model_dump()
+    assert f"- estimator: {chosen.pop('kind')}" in text
+    assert all(f"- {name}: {value}" in text for name, value in chosen.items())
     assert "git commit" in text
     assert evaluation.passed is True
     assert "- Passes evaluation (min_accuracy): yes" in text
 
 
 def test_a_model_below_the_accuracy_floor_fails_evaluation(fitted: Settings) -> None:
+    # Every test label moved to the next class: the model cannot score them all.
+    test_set = pd.read_csv(fitted.test_file)
+    labels = test_set[TARGET].astype(str)
+    shift = dict(zip(CLASSES, (*CLASSES[1:], CLASSES[0]), strict=True))
+    test_set[TARGET] = labels.map(shift)
+    test_set.to_csv(fitted.test_file, index=False)
+
     evaluation = evaluate(fitted, EvaluateParams(min_accuracy=1.0))
 
     assert evaluation.passed is False

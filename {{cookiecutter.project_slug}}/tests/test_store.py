@@ -14,13 +14,13 @@ import redis
 from pytest_redis.executor import RedisExecutor
 from servers import redis_url
 
+from {{ cookiecutter.module_name }}.dataset import EXAMPLE
 from {{ cookiecutter.module_name }}.serving.groups import (
     PredictionGroup,
     new_ids,
 )
 from {{ cookiecutter.module_name }}.serving.redis_store import RedisStore
 from {{ cookiecutter.module_name }}.serving.schemas import (
-    EXAMPLE,
     Feedback,
     StoredPrediction,
 )
@@ -39,7 +39,8 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-CLASSES = ("setosa", "versicolor", "virginica")
+# A store keeps whatever labels it is given: these need not be the data module's.
+CLASSES = ("red", "green", "blue")
 CREATED_AT = "2026-01-01T00:00:00+00:00"
 
 
@@ -75,7 +76,7 @@ def made(*labels: str) -> tuple[PredictionGroup, list[StoredPrediction]]:
     return group, expected
 
 
-def one(label: str = "setosa") -> tuple[PredictionGroup, StoredPrediction]:
+def one(label: str = "red") -> tuple[PredictionGroup, StoredPrediction]:
     group, [expected] = made(label)
     return group, expected
 
@@ -114,7 +115,7 @@ async def test_a_saved_prediction_reads_back_equal(store: PredictionStore) -> No
 
 
 async def test_a_group_is_saved_whole(store: PredictionStore) -> None:
-    group, saved = made("setosa", "versicolor", "virginica")
+    group, saved = made("red", "green", "blue")
 
     await store.save(group)
 
@@ -146,16 +147,16 @@ def feedback(label: str) -> Feedback:
 async def test_feedback_is_kept_with_its_prediction_and_counted(
     store: PredictionStore,
 ) -> None:
-    group, (right, wrong, unjudged) = made("setosa", "setosa", "setosa")
+    group, (right, wrong, unjudged) = made("red", "red", "red")
     await store.save(group)
 
-    answered = await store.add_feedback(right.prediction_id, feedback("setosa"))
-    await store.add_feedback(wrong.prediction_id, feedback("virginica"))
+    answered = await store.add_feedback(right.prediction_id, feedback("red"))
+    await store.add_feedback(wrong.prediction_id, feedback("blue"))
 
-    assert answered == right.model_copy(update={"feedback": feedback("setosa")})
+    assert answered == right.model_copy(update={"feedback": feedback("red")})
     assert await store.get(right.prediction_id) == answered
     wrong_read = await store.get(wrong.prediction_id)
-    assert wrong_read is not None and wrong_read.feedback == feedback("virginica")
+    assert wrong_read is not None and wrong_read.feedback == feedback("blue")
     assert await store.get(unjudged.prediction_id) == unjudged
     assert await store.feedback_counts() == FeedbackCounts(total=2, correct=1)
 
@@ -164,20 +165,20 @@ async def test_a_second_feedback_replaces_the_first(store: PredictionStore) -> N
     group, saved = one()
     await store.save(group)
 
-    await store.add_feedback(saved.prediction_id, feedback("virginica"))
-    await store.add_feedback(saved.prediction_id, feedback("setosa"))
+    await store.add_feedback(saved.prediction_id, feedback("blue"))
+    await store.add_feedback(saved.prediction_id, feedback("red"))
 
     read = await store.get(saved.prediction_id)
-    assert read is not None and read.feedback == feedback("setosa")
+    assert read is not None and read.feedback == feedback("red")
     assert await store.feedback_counts() == FeedbackCounts(total=1, correct=1)
 
 
 async def test_deleting_a_prediction_erases_it_and_its_feedback(
     store: PredictionStore,
 ) -> None:
-    group, (gone, kept) = made("setosa", "versicolor")
+    group, (gone, kept) = made("red", "green")
     await store.save(group)
-    await store.add_feedback(gone.prediction_id, feedback("setosa"))
+    await store.add_feedback(gone.prediction_id, feedback("red"))
 
     assert await store.delete(gone.prediction_id) is True
 
@@ -191,11 +192,11 @@ async def test_deleting_a_prediction_erases_it_and_its_feedback(
 
 async def test_redis_keeps_no_trace_of_a_deleted_prediction(shared_redis: str) -> None:
     store = RedisStore(shared_redis, timeout=2, namespace=f"test-{uuid.uuid4().hex}")
-    group, (gone, kept) = made("setosa", "versicolor")
-    last, [alone] = made("virginica")
+    group, (gone, kept) = made("red", "green")
+    last, [alone] = made("blue")
     for saved in (group, last):
         await store.save(saved)
-    await store.add_feedback(gone.prediction_id, feedback("setosa"))
+    await store.add_feedback(gone.prediction_id, feedback("red"))
     admin = redis.Redis.from_url(shared_redis)
 
     await store.delete(gone.prediction_id)
@@ -211,20 +212,20 @@ async def test_redis_keeps_no_trace_of_a_deleted_prediction(shared_redis: str) -
 async def test_feedback_on_an_unknown_prediction_is_refused(
     store: PredictionStore,
 ) -> None:
-    assert await store.add_feedback("no-such-id", feedback("setosa")) is None
+    assert await store.add_feedback("no-such-id", feedback("red")) is None
     assert await store.feedback_counts() == FeedbackCounts()
 
 
 async def test_recent_reads_the_newest_first(store: PredictionStore) -> None:
-    older, (first, second) = made("setosa", "versicolor")
-    newer, [third] = made("virginica")
+    older, (first, second) = made("red", "green")
+    newer, [third] = made("blue")
     await store.save(older)
     await store.save(newer)
-    await store.add_feedback(second.prediction_id, feedback("versicolor"))
+    await store.add_feedback(second.prediction_id, feedback("green"))
 
     newest = await store.recent(2)
 
-    judged = second.model_copy(update={"feedback": feedback("versicolor")})
+    judged = second.model_copy(update={"feedback": feedback("green")})
     assert newest == [third, judged]
     assert await store.recent(10) == [third, judged, first]
 
@@ -233,7 +234,7 @@ async def test_recent_reads_across_many_groups_and_stops_at_the_limit(
     store: PredictionStore,
 ) -> None:
     singles = [one() for _ in range(20)]
-    batch, in_batch = made(*["versicolor"] * 50)
+    batch, in_batch = made(*["green"] * 50)
     for group, _ in singles:
         await store.save(group)
     await store.save(batch)
@@ -245,7 +246,7 @@ async def test_recent_reads_across_many_groups_and_stops_at_the_limit(
 
 async def test_the_memory_store_keeps_only_the_newest() -> None:
     store = MemoryStore(capacity=2)
-    group, (first, second, third) = made("setosa", "versicolor", "virginica")
+    group, (first, second, third) = made("red", "green", "blue")
 
     await store.save(group)
 
@@ -255,7 +256,7 @@ async def test_the_memory_store_keeps_only_the_newest() -> None:
 
 
 def test_a_group_record_keeps_every_value_exactly() -> None:
-    group, _ = made("setosa", "virginica")
+    group, _ = made("red", "blue")
     awkward = np.array([[0.1 + 0.2, 1e-300, 5e-324, 99.99999999999999]] * 2)
     group = replace(group, inputs=awkward)
 
@@ -279,11 +280,11 @@ async def test_every_redis_key_is_bounded(shared_redis: str) -> None:
     store = RedisStore(
         shared_redis, timeout=2, ttl_seconds=60, namespace=f"test-{uuid.uuid4().hex}"
     )
-    group, saved = made("setosa", "versicolor", "virginica")
+    group, saved = made("red", "green", "blue")
     admin = redis.Redis.from_url(shared_redis)
 
     await store.save(group)
-    await store.add_feedback(saved[0].prediction_id, feedback("setosa"))
+    await store.add_feedback(saved[0].prediction_id, feedback("red"))
 
     keys = {key.decode() for key in admin.scan_iter(match=f"*{store.namespace}*")}
     group_key, counts = store.key(saved[0].prediction_id), store.counts_key
@@ -299,11 +300,11 @@ async def test_feedback_lives_in_its_group_and_goes_with_it(
     store = RedisStore(shared_redis, timeout=2, namespace=f"test-{uuid.uuid4().hex}")
     group, saved = one()
     await store.save(group)
-    await store.add_feedback(saved.prediction_id, feedback("setosa"))
+    await store.add_feedback(saved.prediction_id, feedback("red"))
 
     # What Redis does to the oldest group when its memory is full.
     redis.Redis.from_url(shared_redis).delete(store.key(saved.prediction_id))
-    again = await store.add_feedback(saved.prediction_id, feedback("virginica"))
+    again = await store.add_feedback(saved.prediction_id, feedback("blue"))
 
     assert again is None  # 404: the prediction is gone, so is its feedback
     assert await store.feedback_counts() == FeedbackCounts(total=1, correct=1)
@@ -365,7 +366,7 @@ async def test_feedback_waits_until_its_prediction_is_in_redis(
         await store.save(group)
 
     with pytest.raises(StoreUnavailable, match="not in redis yet"):
-        await store.add_feedback(kept.prediction_id, feedback("setosa"))
+        await store.add_feedback(kept.prediction_id, feedback("red"))
     await store.close()
 
 
@@ -381,7 +382,7 @@ async def test_while_redis_is_down_requests_do_not_wait_for_it(
 
     started = time.monotonic()
     with pytest.raises(StoreUnavailable, match="kept in the backlog"):
-        await store.save(made("setosa", "virginica")[0])
+        await store.save(made("red", "blue")[0])
 
     assert time.monotonic() - started < 0.1
     assert store.pending() == 3  # predictions, not groups

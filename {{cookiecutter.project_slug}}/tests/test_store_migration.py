@@ -38,7 +38,7 @@ def store_as_in_1_0_0(
             feedback(label).model_dump_json(),
             ex=ttl or None,
         )
-    right = sum(label == "setosa" for label in judged.values())
+    right = sum(label == "red" for label in judged.values())
     admin.hincrby(f"{DISTRIBUTION}:feedback-counts", "total", len(judged))
     admin.hincrby(f"{DISTRIBUTION}:feedback-counts", "correct", right)
 
@@ -48,9 +48,9 @@ async def test_migrate_store_keeps_predictions_feedback_and_counts(
 ) -> None:
     url = redis_url(private_redis)
     admin = redis.Redis.from_url(url)
-    batch, (right, wrong, unjudged) = made("setosa", "setosa", "setosa")
-    single, [forever] = made("versicolor")
-    judged = {right.prediction_id: "setosa", wrong.prediction_id: "virginica"}
+    batch, (right, wrong, unjudged) = made("red", "red", "red")
+    single, [forever] = made("green")
+    judged = {right.prediction_id: "red", wrong.prediction_id: "blue"}
     store_as_in_1_0_0(admin, batch, HOUR, judged)
     store_as_in_1_0_0(admin, single, 0, {})  # 1.0.0 allowed a TTL of 0: forever
     monkeypatch.setenv("REDIS_URL", url)
@@ -65,8 +65,8 @@ async def test_migrate_store_keeps_predictions_feedback_and_counts(
     assert await store.recent(10) == [
         forever,
         unjudged,
-        wrong.model_copy(update={"feedback": feedback("virginica")}),
-        right.model_copy(update={"feedback": feedback("setosa")}),
+        wrong.model_copy(update={"feedback": feedback("blue")}),
+        right.model_copy(update={"feedback": feedback("red")}),
     ]
     assert await store.feedback_counts() == FeedbackCounts(total=2, correct=1)
     old = [key.decode() for key in admin.scan_iter(match=f"{DISTRIBUTION}:*")]
@@ -74,7 +74,7 @@ async def test_migrate_store_keeps_predictions_feedback_and_counts(
     assert HOUR - 60 < admin.ttl(store.key(right.prediction_id)) <= HOUR
     assert 0 < admin.ttl(store.key(forever.prediction_id)) <= store.ttl_seconds
     # Feedback after the move counts once more, as it would have before.
-    await store.add_feedback(unjudged.prediction_id, feedback("setosa"))
+    await store.add_feedback(unjudged.prediction_id, feedback("red"))
     assert await store.feedback_counts() == FeedbackCounts(total=3, correct=2)
     await store.close()
 

@@ -91,17 +91,28 @@ def predict(
     features: Annotated[
         list[str],
         typer.Argument(
-            help="Feature values as NAME=VALUE, for example sepal_length_cm=5.1",
+            help="Feature values as NAME=VALUE, one for each feature of dataset.py",
             show_default=False,
         ),
     ],
 ) -> None:
     """Predict one row with the trained model and print the result as JSON."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from . import dataset
+    from .errors import first_problem
     from .predictor import Predictor
     from .settings import load_settings
 
+    row = parse_features(features, dataset.FEATURES)
+    try:
+        # The rules the API applies: the data module's declared ranges.
+        TypeAdapter(dataset.Features).validate_python(row)
+    except ValidationError as error:
+        field, message = first_problem(error)
+        raise ProjectError(f"{field}: {message}") from None
     predictor = Predictor.load(load_settings())
-    [prediction] = predictor.predict([parse_features(features, predictor.features)])
+    [prediction] = predictor.predict([row])
     result = {"label": prediction.label, "probabilities": prediction.probabilities}
     typer.echo(json.dumps(result))
 

@@ -1,6 +1,7 @@
 """Pipeline parameters, loaded from `configs/params.yaml` and checked before use."""
 
 from pathlib import Path
+from typing import Annotated, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -17,9 +18,27 @@ class PrepareParams(_Section):
     test_size: float = Field(default=0.2, gt=0, lt=1)
 
 
-class TrainParams(_Section):
+class LogisticRegressionParams(_Section):
+    kind: Literal["logistic_regression"] = "logistic_regression"
     C: float = Field(default=1.0, gt=0)
     max_iter: int = Field(default=200, ge=1)
+
+
+class RandomForestParams(_Section):
+    kind: Literal["random_forest"]
+    n_estimators: int = Field(default=100, ge=1)
+    max_depth: int | None = Field(default=None, ge=1)
+    min_samples_leaf: int = Field(default=1, ge=1)
+
+
+# `kind` names the estimator; each kind takes its own parameters.
+EstimatorParams = Annotated[
+    LogisticRegressionParams | RandomForestParams, Field(discriminator="kind")
+]
+
+
+class TrainParams(_Section):
+    estimator: EstimatorParams = LogisticRegressionParams()
 
 
 class EvaluateParams(_Section):

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from . import dataset
 from .errors import ProjectError
 from .files import digest
 from .model import ONNX_INPUT, ONNX_PROBABILITIES, ServedModel, load, version
@@ -94,6 +95,27 @@ class Predictor:
 
     @classmethod
     def load(cls, settings: Settings) -> "Predictor":
+        """Load the registered model when MODEL_URI is set, else the pipeline's; refuse
+        one whose features or classes are not the data module's."""
+        predictor = cls.load_any(settings)
+        predictor.require_declared()
+        return predictor
+
+    def require_declared(self) -> None:
+        """Raise ProjectError when the model's features or classes are not those that
+        dataset.py declares: every request would fail, or answer wrongly."""
+        for facts, mine, declared in (
+            ("features", self.features, dataset.FEATURES),
+            ("classes", self.classes, dataset.CLASSES),
+        ):
+            if set(mine) != set(declared):
+                raise ProjectError(
+                    f"model {self.version} does not fit dataset.py: its {facts} are"
+                    f" {', '.join(mine)}, not {', '.join(declared)} (run the pipeline)"
+                )
+
+    @classmethod
+    def load_any(cls, settings: Settings) -> "Predictor":
         """Load the registered model when MODEL_URI is set, else the pipeline's."""
         registered = registered_model(settings)
         if registered is not None:

@@ -13,7 +13,7 @@ from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_vali
 from pydantic_core import PydanticCustomError
 from pydantic_settings import SettingsConfigDict
 
-from . import ENV_PREFIX
+from . import ENV_PREFIX, dataset
 from .errors import ProjectError, first_problem
 from .tracking import TrackingSettings
 
@@ -114,7 +114,7 @@ class Settings(TrackingSettings):
 
     @property
     def raw_data_file(self) -> Path:
-        return self.data_dir / "raw" / "iris.csv"
+        return self.data_dir / "raw" / f"{dataset.NAME}.csv"
 
     @property
     def train_file(self) -> Path:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings
 
-from . import DISTRIBUTION, ENV_PREFIX
+from . import DISTRIBUTION, ENV_PREFIX, dataset
 from .errors import ProjectError
 
 if TYPE_CHECKING:
@@ -30,6 +30,9 @@ os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 IMPORTS = ("mlflow",)
 CHAMPION = "champion"
 FEATURES_TAG = "features"
+# One registered model per data set: another data set does not become a version of
+# this one (nor its champion).
+REGISTERED_MODEL = f"{DISTRIBUTION}-{dataset.NAME}"
 
 
 class TrackingSettings(BaseSettings):
@@ -85,7 +88,7 @@ def log_training(
             input_example=example,
             # Stated, not inferred: inference inspects the whole environment (slow).
             pip_requirements=[f"scikit-learn=={sklearn.__version__}"],
-            registered_model_name=DISTRIBUTION,
+            registered_model_name=REGISTERED_MODEL,
             # MLflow saves with skops, which refuses types it cannot vouch for (the
             # trees of a forest, for one). This model was trained here, just now: its
             # own types are trusted, and only those.
@@ -113,7 +116,7 @@ def log_evaluation(
     if passed:
         client = mlflow.MlflowClient()
         [version] = client.search_model_versions(f"run_id = '{model.run_id}'")
-        client.set_registered_model_alias(DISTRIBUTION, CHAMPION, version.version)
+        client.set_registered_model_alias(REGISTERED_MODEL, CHAMPION, version.version)
 
 
 def registered_model(settings: TrackingSettings) -> "ServedModel | None":

@@ -41,7 +41,7 @@ def stability_index(training: np.ndarray, live: np.ndarray) -> float:
 
     By convention, under 0.1 is stable, 0.1 to 0.25 a moderate shift, above a major one.
     """
-    # Measurements repeat (iris is measured to the millimetre): equal deciles merge.
+    # Measured values repeat (rounded to the millimetre, say): equal deciles merge.
     edges = np.unique(np.quantile(training, np.linspace(0, 1, BINS + 1)[1:-1]))
     expected, actual = shares(training, edges), shares(live, edges)
     return float(np.sum((actual - expected) * np.log(actual / expected)))

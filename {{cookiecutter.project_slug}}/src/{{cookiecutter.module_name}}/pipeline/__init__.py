@@ -40,14 +40,21 @@ class Step:
         return run(settings, params)
 
 
+def source_files() -> list[Path]:
+    """The files that the data module's `load()` reads."""
+    from ..dataset import SOURCE_FILES  # here, so that `--help` never loads pydantic
+
+    return list(SOURCE_FILES)
+
+
 STEPS = (
     Step(
         name="ingest",
-        summary="Copy the raw data set into data/raw/, untouched.",
+        summary="Check the raw data set and copy it into data/raw/, untouched.",
         params=(),
-        inputs=lambda s: [],
+        inputs=lambda s: source_files(),
         outputs=lambda s: [s.raw_data_file],
-        libraries=("pandas", "scikit-learn"),
+        libraries=("pandas", "pydantic", "scikit-learn"),
     ),
     Step(
         name="prepare",

@@ -2,34 +2,49 @@
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from ..dataset import FEATURES, TARGET
 from ..model import TrainedModel
-from ..params import Params, TrainParams
+from ..params import EstimatorParams, LogisticRegressionParams, Params, TrainParams
 from ..settings import Settings
 from ..tracking import log_training
 from .tables import read_table
 
 
-def train(train_file: Path, params: TrainParams, seed: int) -> TrainedModel:
-    """Fit a scaled logistic regression; swap in your own estimator here."""
-    frame = read_table(train_file, [*FEATURES, TARGET])
-    estimator = make_pipeline(
-        StandardScaler(),
-        LogisticRegression(C=params.C, max_iter=params.max_iter, random_state=seed),
+def estimator(params: EstimatorParams, seed: int) -> Any:
+    """Build the estimator that params.yaml names; add your own kind here and there."""
+    if isinstance(params, LogisticRegressionParams):
+        return make_pipeline(
+            StandardScaler(),
+            LogisticRegression(C=params.C, max_iter=params.max_iter, random_state=seed),
+        )
+    return RandomForestClassifier(
+        n_estimators=params.n_estimators,
+        max_depth=params.max_depth,
+        min_samples_leaf=params.min_samples_leaf,
+        random_state=seed,
     )
+
+
+def train(train_file: Path, params: TrainParams, seed: int) -> TrainedModel:
+    """Fit the estimator of `params` on the training set."""
+    frame = read_table(train_file, [*FEATURES, TARGET])
+    fitted = estimator(params.estimator, seed)
     # Fitted on a plain matrix: serving then predicts without building a DataFrame.
-    estimator.fit(frame[list(FEATURES)].to_numpy(), frame[TARGET])
+    fitted.fit(frame[list(FEATURES)].to_numpy(), frame[TARGET].astype(str))
+    chosen = params.estimator.model_dump()
     return TrainedModel(
-        estimator=estimator,
+        estimator=fitted,
         features=FEATURES,
-        classes=tuple(str(label) for label in estimator.classes_),
+        classes=tuple(str(label) for label in fitted.classes_),
         trained_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        params={"seed": seed, **params.model_dump()},
+        params={"seed": seed, "estimator": chosen.pop("kind"), **chosen},
     )
 
 

@@ -15,10 +15,10 @@ from datetime import UTC, datetime
 from itertools import chain, repeat
 from typing import TypedDict
 
+from ..dataset import Features
 from ..predictor import Predictor
 from .groups import PredictionGroup, new_ids
 from .metrics import Metrics
-from .schemas import Features
 from .store import PredictionStore, StoreUnavailable
 
 

@@ -12,12 +12,12 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import TypeAdapter, ValidationError
 
 from .. import DISTRIBUTION
+from ..dataset import Features
 from .deps import MetricsDep, PredictorDep, StoreDep
 from .predictions import Predictions
 from .schemas import (
     BatchOut,
     BatchRequest,
-    Features,
     Feedback,
     FeedbackIn,
     Health,

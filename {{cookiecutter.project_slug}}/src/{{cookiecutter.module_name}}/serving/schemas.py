@@ -1,7 +1,8 @@
 """What the API accepts and returns; these models are also its OpenAPI documentation.
 
 The requests are typed dicts: pydantic validates them straight from the request's JSON
-into plain dicts, the cheapest shape to check and to read (serving/routes.py).
+into plain dicts, the cheapest shape to check and to read (serving/routes.py). A row's
+features are the data module's `Features`.
 """
 
 from typing import Annotated, Literal
@@ -9,31 +10,10 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, with_config
 from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
 
+from ..dataset import CLASSES, Features
+
 # Larger batches get a 422 naming this limit; split them client-side.
 MAX_BATCH_ROWS = 1000
-
-# Strict: a number, never a string ("5") or a boolean that would pass for one.
-Centimetres = Annotated[float, Field(gt=0, le=100, allow_inf_nan=False, strict=True)]
-
-# A typical setosa: the request example in the OpenAPI documentation, tests, benchmarks.
-EXAMPLE: dict[str, float] = {
-    "sepal_length_cm": 5.1,
-    "sepal_width_cm": 3.5,
-    "petal_length_cm": 1.4,
-    "petal_width_cm": 0.2,
-}
-
-
-@with_config(
-    ConfigDict(extra="forbid", json_schema_extra={"examples": [dict(EXAMPLE)]})
-)
-class Features(TypedDict):
-    """One flower's measurements, in centimetres (the model's input)."""
-
-    sepal_length_cm: Centimetres
-    sepal_width_cm: Centimetres
-    petal_length_cm: Centimetres
-    petal_width_cm: Centimetres
 
 
 @with_config(ConfigDict(extra="forbid"))
@@ -52,7 +32,7 @@ class FeedbackIn(BaseModel):
     """The true label of a prediction, once it is known."""
 
     model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"label": "setosa"}]}
+        extra="forbid", json_schema_extra={"examples": [{"label": CLASSES[0]}]}
     )
 
     label: str = Field(
@@ -84,7 +64,7 @@ class ModelInfo(BaseModel):
     trained_at: str
     features: list[str]
     classes: list[str]
-    params: dict[str, float | int | str]
+    params: dict[str, float | int | str | None]
     metrics: dict[str, float]
     runtime: str = Field(description="onnx, or scikit-learn")
     runtime_reason: str | None = Field(
