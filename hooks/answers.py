@@ -65,6 +65,7 @@ DEPENDENCIES = frozenset(
         "pytest",
         "pytest_cov",
         "pytest_redis",
+        "pytest_xdist",
         "redis",
         "ruff",
         "schemathesis",

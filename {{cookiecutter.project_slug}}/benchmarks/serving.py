@@ -1,18 +1,20 @@
 """Benchmark the API against a bare FastAPI endpoint, with wrk as the client.
 
 Run with `make benchmark` after `make pipeline`; it needs wrk and redis-server
-(apt-get install wrk redis-server, or brew install wrk redis). Each server is its own
-uvicorn process with one worker, served the same way (the app factory, no access log):
-the bare endpoint of benchmarks/bare.py, which validates the same request and answers at
-once, and the project's API storing every prediction in a redis-server started for the
-run. wrk, a C client on one thread (the server keeps the other core), drives them in
-turn, bare then API, BENCHMARK_ROUNDS times (3), after a warm-up, BENCHMARK_SECONDS
-each (8); the best run of each is kept, since a machine's other work only slows a run.
-After each round the API's /health must show every prediction written to Redis. It
-prints requests/s with p50 and p99 latency for each endpoint, single-row /predict
-against the bare endpoint, batch rows/s against single-row requests/s, and a warning
-when wrk used most of a core (its figures would then measure the client). Figures of
-one run compare with each other; absolute figures depend on the machine.
+(apt-get install wrk redis-server, or brew install wrk redis). Each server is one
+process with one worker: the bare endpoint of benchmarks/bare.py, which validates the
+same request and answers at once, under uvicorn alone; and the project's API as the
+image runs it, through the `serve` command and the project's settings (access log
+included), storing every prediction in a redis-server started for the run. wrk, a C
+client on one thread (the server keeps the other core), drives them in turn, bare then
+API, BENCHMARK_ROUNDS times (5), after a warm-up, BENCHMARK_SECONDS each (8). Each
+figure is the median of those alternating runs: a machine's other work slows some runs,
+and alternating spreads it over both servers. After each round the API's /health must
+show every prediction written to Redis. It prints requests/s with p50 and p99 latency
+for each endpoint, single-row /predict against the bare endpoint, batch rows/s against
+single-row requests/s, and a warning when wrk used most of a core (its figures would
+then measure the client). Figures of one run compare with each other; absolute figures
+depend on the machine.
 """
 
 import json
@@ -23,7 +25,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,12 +42,13 @@ from {{ cookiecutter.module_name }}.predictor import Predictor
 from {{ cookiecutter.module_name }}.settings import load_settings
 
 SECONDS = round(float(os.environ.get("BENCHMARK_SECONDS", "8")))
-ROUNDS = int(os.environ.get("BENCHMARK_ROUNDS", "3"))
+ROUNDS = int(os.environ.get("BENCHMARK_ROUNDS", "5"))
 SINGLE_CONNECTIONS = 32
 BATCH_ROWS = 1000
 BATCH_CONNECTIONS = 4
 PROJECT = Path(__file__).resolve().parents[1]
 PACKAGE = ENV_PREFIX.removesuffix("_").lower()
+BARE_FACTORY = "benchmarks.bare:create_app"
 
 
 @dataclass(frozen=True)
@@ -87,28 +90,36 @@ def redis_server() -> Iterator[str]:
 
 
 @contextmanager
-def uvicorn(factory: str, **env: str) -> Iterator[str]:
-    """One uvicorn worker serving `factory` (module:function), ready once it answers."""
-    port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "--factory",
-        factory,
-        "--port",
-        str(port),
-    ]
-    server = HTTPExecutor(
-        [*command, "--log-level", "warning", "--no-access-log"],
-        f"http://127.0.0.1:{port}/docs",
-        method="GET",
-        timeout=120,
-        cwd=str(PROJECT),
-        envvars={**os.environ, **env},
-    )
-    with server:
-        yield f"http://127.0.0.1:{port}"
+def server(
+    command: Callable[[str], list[str]], ready: str, **env: str
+) -> Iterator[str]:
+    """Run `command(port)` until it stops; its output goes to a temporary file.
+    Yields the base URL once GET `ready` answers."""
+    port = str(free_port())
+    with tempfile.TemporaryFile() as log:
+        process = HTTPExecutor(
+            command(port),
+            f"http://127.0.0.1:{port}{ready}",
+            method="GET",
+            timeout=120,
+            cwd=str(PROJECT),
+            envvars={**os.environ, **env},
+            stdout=log,
+            stderr=log,
+        )
+        with process:
+            yield f"http://127.0.0.1:{port}"
+
+
+def bare_command(port: str) -> list[str]:
+    """The baseline, under uvicorn alone."""
+    uvicorn = [sys.executable, "-m", "uvicorn", "--factory", "--port", port]
+    return [*uvicorn, "--log-level", "warning", "--no-access-log", BARE_FACTORY]
+
+
+def api_command(port: str) -> list[str]:
+    """The API as the image runs it: `serve`, with the project's settings."""
+    return [sys.executable, "-m", PACKAGE, "serve", "--port", port]
 
 
 def milliseconds(text: str) -> float:
@@ -155,13 +166,16 @@ def check_stored(base: str) -> None:
         raise SystemExit(f"benchmark: not every prediction was stored: {store}")
 
 
-def best(runs: list[Run]) -> Run:
-    return max(runs, key=lambda run: run.requests_per_second)
+def median(runs: list[Run]) -> Run:
+    """The run with the median requests/s (the lower middle one of an even count)."""
+    ordered = sorted(runs, key=lambda run: run.requests_per_second)
+    return ordered[(len(ordered) - 1) // 2]
 
 
 def main() -> None:
     try:
-        predictor = Predictor.load(load_settings())
+        settings = load_settings()
+        predictor = Predictor.load(settings)
     except ProjectError as error:
         raise SystemExit(f"benchmark: {error}") from None
     batch = {"rows": [EXAMPLE] * BATCH_ROWS}
@@ -169,25 +183,26 @@ def main() -> None:
     runs: dict[str, list[Run]] = {"bare": [], "single": [], "batch": []}
     with redis_server() as redis_url:
         for _ in range(ROUNDS):
-            with uvicorn("benchmarks.bare:create_app") as base:
+            with server(bare_command, "/docs") as base:
                 wrk(f"{base}/predict", *single_row, 2)  # warm-up
                 runs["bare"].append(wrk(f"{base}/predict", *single_row, SECONDS))
-            with uvicorn(
-                f"{PACKAGE}.serving.app:create_app", REDIS_URL=redis_url
-            ) as base:
+            with server(api_command, "/health", REDIS_URL=redis_url) as base:
                 wrk(f"{base}/predict", *single_row, 2)
                 runs["single"].append(wrk(f"{base}/predict", *single_row, SECONDS))
                 many = (batch, BATCH_CONNECTIONS, SECONDS)
                 runs["batch"].append(wrk(f"{base}/predict/batch", *many))
                 check_stored(base)
-    bare, single, batches = (best(runs[name]) for name in ("bare", "single", "batch"))
+    bare, single, batches = (median(runs[name]) for name in ("bare", "single", "batch"))
     rows = batches.requests_per_second * BATCH_ROWS
     runtime = predictor.runtime.name
     if predictor.runtime_reason:
         runtime += f" ({predictor.runtime_reason})"
     print(f"client: wrk, 1 thread, {SINGLE_CONNECTIONS} connections for single rows")
     print(f"        and {BATCH_CONNECTIONS} for batches of {BATCH_ROWS} rows;")
-    print(f"        best of {ROUNDS} runs of {SECONDS} s, one uvicorn worker each")
+    print(f"        median of {ROUNDS} alternating runs of {SECONDS} s each")
+    print("servers: the bare endpoint on one uvicorn worker; the API through `serve`,")
+    print(f"        as the image runs it: {settings.workers} worker(s), access log")
+    print(f"        {settings.access_log} ({ENV_PREFIX}ACCESS_LOG)")
     print(f"model runtime: {runtime}")
     print("store: every prediction written to Redis (none failed, pending or dropped)")
     for name, run in [

@@ -51,7 +51,7 @@ def requests(client: TestClient) -> st.SearchStrategy[Case[Any]]:
 
 def test_no_request_is_a_server_error(client: TestClient) -> None:
     @settings(
-        max_examples=500,
+        max_examples=200,
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
         database=None,

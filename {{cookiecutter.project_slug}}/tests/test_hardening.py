@@ -50,10 +50,13 @@ def test_serve_refuses_a_key_that_would_open_or_weaken_the_api(
     ]
 
 
-@pytest.fixture
-def rotating(trained: Settings, tmp_path: Path) -> Iterator[str]:
-    """The base URL of a server that accepts two keys, as during a rotation."""
-    log = (tmp_path / "server.log").open("wb")
+@pytest.fixture(scope="module")
+def rotating(
+    trained: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """The base URL of a server that accepts two keys, as during a rotation; its
+    tests only read, so they share it."""
+    log = (tmp_path_factory.mktemp("rotating") / "server.log").open("wb")
     executor, base = api_server(
         trained, log, **{f"{ENV_PREFIX}API_KEY": f"{OLD_KEY}, {NEW_KEY}"}
     )

@@ -89,6 +89,5 @@ def test_serving_the_onnx_export_imports_no_scikit_learn(trained: Settings) -> N
     assert imported(start, trained) & HEAVY == {"fastapi"}
 
 
-@pytest.mark.parametrize("heavy", ["sklearn", "pandas"])
-def test_the_check_sees_a_heavy_import(heavy: str) -> None:
-    assert heavy in imported(f"import {heavy}")
+def test_the_check_sees_a_heavy_import() -> None:
+    assert "pandas" in imported("import pandas")

@@ -9,7 +9,7 @@ import json
 import logging
 import math
 from collections.abc import Callable, Sequence
-from typing import Annotated, ParamSpec, TypeVar
+from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
 
@@ -194,12 +194,36 @@ def serve(
             " predictions, and most reads would answer 404"
         )
     Predictor.load(settings)  # fail here in one line, not in each worker
-    # uvicorn sets up logging in every worker process: have it show ours too.
-    log_config = {**LOGGING_CONFIG, "loggers": {**LOGGING_CONFIG["loggers"]}}
-    log_config["loggers"][__package__ or DISTRIBUTION] = {
-        "handlers": ["default"],
-        "level": settings.log_level,
-        "propagate": False,
+    # uvicorn sets up logging in every worker process: have it show ours too, and
+    # the access log's JSON lines as they are, on standard output.
+    package = __package__ or DISTRIBUTION
+    log_config: dict[str, Any] = {
+        **LOGGING_CONFIG,
+        "formatters": {
+            **LOGGING_CONFIG["formatters"],
+            "line": {"format": "%(message)s"},
+        },
+        "handlers": {
+            **LOGGING_CONFIG["handlers"],
+            "lines": {
+                "formatter": "line",
+                "class": "logging.StreamHandler",
+                "stream": "ext://sys.stdout",
+            },
+        },
+        "loggers": {
+            **LOGGING_CONFIG["loggers"],
+            package: {
+                "handlers": ["default"],
+                "level": settings.log_level,
+                "propagate": False,
+            },
+            f"{package}.serving.access_log": {
+                "handlers": ["lines"],
+                "level": "INFO",
+                "propagate": False,
+            },
+        },
     }
     uvicorn.run(
         f"{__package__}.serving.app:create_app",
@@ -208,6 +232,7 @@ def serve(
         port=port or settings.port,
         workers=workers,
         log_config=log_config,
+        access_log=False,  # ours, when on (serving/access_log.py), says more
         log_level=settings.log_level.lower(),
         limit_concurrency=settings.max_connections,
         timeout_keep_alive=settings.keep_alive_seconds,

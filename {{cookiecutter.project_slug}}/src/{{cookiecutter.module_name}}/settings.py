@@ -42,6 +42,9 @@ class Settings(TrackingSettings):
     params_file: Path = Path("configs/params.yaml")
     lock_file: Path = Path("pipeline.lock")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # What the server logs per request: a JSON line with a request id that the
+    # response returns as X-Request-ID (serving/access_log.py), or nothing.
+    access_log: Literal["json", "off"] = "json"
 
     # Serving
     host: str = "127.0.0.1"

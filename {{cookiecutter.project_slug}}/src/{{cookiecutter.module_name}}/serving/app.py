@@ -17,6 +17,7 @@ from fastapi_offline import FastAPIOffline
 from .. import DISTRIBUTION, ENV_PREFIX, SUMMARY, __version__
 from ..predictor import Predictor
 from ..settings import Settings, load_settings
+from .access_log import AccessLog
 from .deps import api_key_guard
 from .limits import RequestLimits
 from .metrics import Metrics, RequestMetrics
@@ -109,7 +110,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_incomplete=settings.max_incomplete_requests,
         body_seconds=settings.body_timeout_seconds,
     )
-    app.add_middleware(RequestMetrics)  # the outermost: it also times refusals
+    app.add_middleware(RequestMetrics)  # it also times refusals
+    if settings.access_log == "json":
+        app.add_middleware(AccessLog)  # the outermost: it logs every answer
     keys = settings.api_keys
     if not keys:
         # Straight into the app's own routes: FastAPI matches those faster than the

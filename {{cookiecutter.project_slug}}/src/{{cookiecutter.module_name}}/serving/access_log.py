@@ -1,0 +1,66 @@
+"""One JSON line per request, carrying a request id that the response also returns.
+
+`<PREFIX>_ACCESS_LOG=json` (the default) writes, to standard output, a line such as
+`{"request_id": "...", "method": "POST", "path": "/predict", "status": 200,
+"duration_ms": 1.7}`. The id is the request's own `X-Request-ID` when it sends a
+usable one (a proxy's, say), else a new one, and the response carries it back: a
+client that quotes it finds its request in the logs. `off` writes nothing, for a
+platform whose proxy logs every request already: that saves about 6% of a single-row
+prediction's time (the README's benchmark).
+"""
+
+import logging
+import re
+import secrets
+from time import perf_counter
+
+import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger(__name__)
+
+HEADER = b"x-request-id"
+# An incoming id is kept only if it is short and plain: it is written into logs.
+USABLE_ID = re.compile(rb"[A-Za-z0-9._-]{1,64}")
+
+
+def request_id(scope: Scope) -> bytes:
+    """The request's own usable X-Request-ID, or a new random one."""
+    for name, value in scope["headers"]:
+        if name == HEADER and USABLE_ID.fullmatch(value):
+            return bytes(value)
+    return secrets.token_hex(16).encode()
+
+
+class AccessLog:
+    """Pure ASGI middleware: logs each HTTP request once it is answered."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = perf_counter()
+        identifier = request_id(scope)
+        status = 500  # unless the app starts an answer
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []), (HEADER, identifier)]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            line = {
+                "request_id": identifier.decode(),
+                "method": scope["method"],
+                "path": scope["path"],
+                "status": status,
+                "duration_ms": round((perf_counter() - started) * 1000, 3),
+            }
+            log.info(orjson.dumps(line).decode())

@@ -1,0 +1,98 @@
+"""The access log: one JSON line per request, with the id the response returns."""
+
+import json
+import logging
+from pathlib import Path
+
+import httpx2
+import pytest
+from fastapi.testclient import TestClient
+from servers import api_server
+
+from {{ cookiecutter.module_name }} import ENV_PREFIX
+from {{ cookiecutter.module_name }}.dataset import EXAMPLE
+from {{ cookiecutter.module_name }}.serving import access_log
+from {{ cookiecutter.module_name }}.serving.app import create_app
+from {{ cookiecutter.module_name }}.settings import Settings
+
+
+def lines(caplog: pytest.LogCaptureFixture) -> list[dict[str, object]]:
+    return [
+        json.loads(record.getMessage())
+        for record in caplog.records
+        if record.name == access_log.__name__
+    ]
+
+
+def test_each_request_is_one_line_with_the_id_its_answer_returns(
+    trained: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger=access_log.__name__)
+    with TestClient(create_app(trained)) as client:
+        answer = client.post("/predict", json=EXAMPLE)
+        missing = client.get("/predictions/nope")
+
+    [predicted, looked_up] = lines(caplog)
+    assert predicted["request_id"] == answer.headers["x-request-id"]
+    assert len(answer.headers["x-request-id"]) == 32
+    assert (predicted["method"], predicted["path"], predicted["status"]) == (
+        "POST",
+        "/predict",
+        200,
+    )
+    assert isinstance(predicted["duration_ms"], float)
+    assert (looked_up["status"], looked_up["request_id"]) == (
+        404,
+        missing.headers["x-request-id"],
+    )
+
+
+@pytest.mark.parametrize(
+    ("sent", "kept"),
+    [("from-the-proxy.42", True), ("x" * 65, False), ("has spaces", False)],
+)
+def test_a_usable_incoming_request_id_is_kept(
+    trained: Settings, caplog: pytest.LogCaptureFixture, sent: str, kept: bool
+) -> None:
+    caplog.set_level(logging.INFO, logger=access_log.__name__)
+    with TestClient(create_app(trained)) as client:
+        answer = client.get("/health", headers={"X-Request-ID": sent})
+
+    [line] = lines(caplog)
+    assert (answer.headers["x-request-id"] == sent) is kept
+    assert line["request_id"] == answer.headers["x-request-id"]
+
+
+def test_off_logs_nothing_and_adds_no_header(
+    trained: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger=access_log.__name__)
+    quiet = trained.model_copy(update={"access_log": "off"})
+    with TestClient(create_app(quiet)) as client:
+        answer = client.post("/predict", json=EXAMPLE)
+
+    assert answer.status_code == 200
+    assert "x-request-id" not in answer.headers
+    assert lines(caplog) == []
+
+
+def test_serve_writes_each_line_as_plain_json(
+    trained: Settings, tmp_path: Path
+) -> None:
+    output = tmp_path / "stdout.log"
+    with output.open("wb") as log:
+        executor, base = api_server(
+            trained, log, **{f"{ENV_PREFIX}LOG_LEVEL": "WARNING"}
+        )
+        with executor:
+            answer = httpx2.post(f"{base}/predict", json=EXAMPLE)
+
+    logged = [
+        json.loads(line)
+        for line in output.read_text().splitlines()
+        if line.startswith("{")
+    ]
+    mine = [
+        line for line in logged if line["request_id"] == answer.headers["x-request-id"]
+    ]
+    assert [(line["path"], line["status"]) for line in mine] == [("/predict", 200)]
