@@ -19,9 +19,9 @@ from pytest_redis.executor import RedisExecutor
 
 import {{ cookiecutter.module_name }} as package
 from {{ cookiecutter.module_name }} import DISTRIBUTION, ENV_PREFIX
-from {{ cookiecutter.module_name }}.serving.groups import group_id_of
-from {{ cookiecutter.module_name }}.serving.redis_store import RECORD
 from {{ cookiecutter.module_name }}.settings import Settings
+from {{ cookiecutter.module_name }}.store.groups import group_id_of
+from {{ cookiecutter.module_name }}.store.keys import RECORD
 
 # The settings that name files and folders: the pipeline's, and so the server's.
 FILE_SETTINGS = ("data_dir", "models_dir", "reports_dir", "params_file", "lock_file")
@@ -63,7 +63,7 @@ def redis_url(server: RedisExecutor) -> str:
 
 def group_in_redis(url: str, prediction_id: str) -> dict[str, Any]:
     """The record of a prediction's group as Redis itself holds it, not the API's
-    memory: the hash `{<namespace>}:group:<group id>` (serving/redis_store.py)."""
+    memory: the hash `{<namespace>}:group:<group id>` (store/redis_store.py)."""
     key = "{" + DISTRIBUTION + "}:group:" + group_id_of(prediction_id)
     with redis.Redis.from_url(url) as admin:
         record = admin.hget(key, RECORD)

@@ -17,9 +17,9 @@ from test_store import feedback, made, one
 
 from {{ cookiecutter.module_name }}.dataset import EXAMPLE
 from {{ cookiecutter.module_name }}.serving.app import create_app
-from {{ cookiecutter.module_name }}.serving.redis_store import RedisStore
-from {{ cookiecutter.module_name }}.serving.store import FeedbackCounts
 from {{ cookiecutter.module_name }}.settings import Settings
+from {{ cookiecutter.module_name }}.store.contract import FeedbackCounts
+from {{ cookiecutter.module_name }}.store.redis_store import RedisStore
 
 MAXMEMORY = 2 * 1024 * 1024
 

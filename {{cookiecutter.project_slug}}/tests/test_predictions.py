@@ -12,8 +12,8 @@ from {{ cookiecutter.module_name }}.predictor import Predictor, Runtime
 from {{ cookiecutter.module_name }}.serving.metrics import Metrics
 from {{ cookiecutter.module_name }}.serving.predictions import Predictions
 from {{ cookiecutter.module_name }}.serving.routes import FEATURES
-from {{ cookiecutter.module_name }}.serving.store import MemoryStore
 from {{ cookiecutter.module_name }}.settings import Settings
+from {{ cookiecutter.module_name }}.store.memory import MemoryStore
 
 pytestmark = pytest.mark.anyio
 ROW = FEATURES.validate_python(EXAMPLE)

@@ -14,8 +14,8 @@ from servers import api_server, group_in_redis, redis_url
 
 from {{ cookiecutter.module_name }} import ENV_PREFIX
 from {{ cookiecutter.module_name }}.dataset import EXAMPLE
-from {{ cookiecutter.module_name }}.serving.groups import group_id_of
 from {{ cookiecutter.module_name }}.settings import Settings
+from {{ cookiecutter.module_name }}.store.groups import group_id_of
 
 STALL_MS = 1500
 

@@ -15,21 +15,21 @@ from pytest_redis.executor import RedisExecutor
 from servers import redis_url
 
 from {{ cookiecutter.module_name }}.dataset import EXAMPLE
-from {{ cookiecutter.module_name }}.serving.groups import (
-    PredictionGroup,
-    new_ids,
-)
-from {{ cookiecutter.module_name }}.serving.redis_store import RedisStore
-from {{ cookiecutter.module_name }}.serving.schemas import (
-    Feedback,
-    StoredPrediction,
-)
-from {{ cookiecutter.module_name }}.serving.store import (
+from {{ cookiecutter.module_name }}.store.contract import (
     FeedbackCounts,
-    MemoryStore,
     PredictionStore,
     StoreUnavailable,
 )
+from {{ cookiecutter.module_name }}.store.groups import (
+    PredictionGroup,
+    new_ids,
+)
+from {{ cookiecutter.module_name }}.store.memory import MemoryStore
+from {{ cookiecutter.module_name }}.store.records import (
+    Feedback,
+    StoredPrediction,
+)
+from {{ cookiecutter.module_name }}.store.redis_store import RedisStore
 
 pytestmark = pytest.mark.anyio
 
@@ -202,10 +202,10 @@ async def test_redis_keeps_no_trace_of_a_deleted_prediction(shared_redis: str) -
     await store.delete(gone.prediction_id)
     await store.delete(alone.prediction_id)
 
-    fields = admin.hgetall(store.key(kept.prediction_id))
+    fields = admin.hgetall(store.keys.of(kept.prediction_id))
     assert [field for field in fields if gone.prediction_id.encode() in field] == []
     assert gone.prediction_id.encode() not in fields[b"record"]
-    assert admin.exists(store.key(alone.prediction_id)) == 0  # its group is gone
+    assert admin.exists(store.keys.of(alone.prediction_id)) == 0  # its group is gone
     await store.close()
 
 
@@ -286,9 +286,9 @@ async def test_every_redis_key_is_bounded(shared_redis: str) -> None:
     await store.save(group)
     await store.add_feedback(saved[0].prediction_id, feedback("red"))
 
-    keys = {key.decode() for key in admin.scan_iter(match=f"*{store.namespace}*")}
-    group_key, counts = store.key(saved[0].prediction_id), store.counts_key
-    assert keys == {group_key, store.index_key, counts}
+    keys = {key.decode() for key in admin.scan_iter(match=f"*{store.keys.namespace}*")}
+    group_key, counts = store.keys.of(saved[0].prediction_id), store.keys.counts
+    assert keys == {group_key, store.keys.index, counts}
     assert all(0 < admin.ttl(key) <= 60 for key in keys - {counts})
     assert admin.hkeys(counts) == [b"total", b"correct"]  # two counters, no more
     await store.close()
@@ -303,7 +303,7 @@ async def test_feedback_lives_in_its_group_and_goes_with_it(
     await store.add_feedback(saved.prediction_id, feedback("red"))
 
     # What Redis does to the oldest group when its memory is full.
-    redis.Redis.from_url(shared_redis).delete(store.key(saved.prediction_id))
+    redis.Redis.from_url(shared_redis).delete(store.keys.of(saved.prediction_id))
     again = await store.add_feedback(saved.prediction_id, feedback("blue"))
 
     assert again is None  # 404: the prediction is gone, so is its feedback
@@ -322,7 +322,7 @@ async def test_the_index_keeps_the_newest_groups_up_to_its_size(
         await store.save(group)
 
     admin = redis.Redis.from_url(shared_redis)
-    assert admin.zcard(store.index_key) == 3
+    assert admin.zcard(store.keys.index) == 3
     newest = [kept for _, kept in reversed(saved)][:3]
     assert await store.recent(10) == newest
     await store.close()
@@ -350,7 +350,7 @@ async def test_an_outage_keeps_predictions_until_redis_is_back(
 
     assert store.failed_writes == 1
     admin = redis.Redis.from_url(redis_url(private_redis))
-    assert admin.exists(store.key(kept.prediction_id)) == 1
+    assert admin.exists(store.keys.of(kept.prediction_id)) == 1
     await store.close()
 
 
@@ -404,7 +404,7 @@ async def test_a_full_backlog_drops_the_oldest_and_says_so_once(
     await store.close()
 
     admin = redis.Redis.from_url(redis_url(private_redis))
-    written = [admin.exists(store.key(kept.prediction_id)) for _, kept in saved]
+    written = [admin.exists(store.keys.of(kept.prediction_id)) for _, kept in saved]
     assert written == [0, 0, 1, 1]
     assert caplog.text.count("backlog of 2 predictions is full") == 1
 
@@ -438,7 +438,7 @@ async def test_a_stalled_redis_loses_nothing_answered(
     )
 
     assert all(o is None or isinstance(o, StoreUnavailable) for o in outcomes)
-    keys = [store.key(kept.prediction_id) for _, kept in saved]
+    keys = [store.keys.of(kept.prediction_id) for _, kept in saved]
     await eventually(lambda: admin.exists(*keys) == len(keys))
     assert store.pending() == 0
     await store.close()
@@ -457,7 +457,7 @@ async def test_closing_writes_the_backlog_once_redis_is_back(
     await store.close()  # the writer would only retry in an hour
 
     admin = redis.Redis.from_url(redis_url(private_redis))
-    assert admin.exists(store.key(kept.prediction_id)) == 1
+    assert admin.exists(store.keys.of(kept.prediction_id)) == 1
 
 
 async def test_closing_gives_up_after_the_drain_time_and_says_so(

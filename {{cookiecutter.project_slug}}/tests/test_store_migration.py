@@ -11,9 +11,9 @@ from typer.testing import CliRunner
 
 from {{ cookiecutter.module_name }} import DISTRIBUTION
 from {{ cookiecutter.module_name }}.cli import app
-from {{ cookiecutter.module_name }}.serving.groups import PredictionGroup
-from {{ cookiecutter.module_name }}.serving.redis_store import RedisStore
-from {{ cookiecutter.module_name }}.serving.store import FeedbackCounts
+from {{ cookiecutter.module_name }}.store.contract import FeedbackCounts
+from {{ cookiecutter.module_name }}.store.groups import PredictionGroup
+from {{ cookiecutter.module_name }}.store.redis_store import RedisStore
 
 pytestmark = pytest.mark.anyio
 
@@ -71,8 +71,8 @@ async def test_migrate_store_keeps_predictions_feedback_and_counts(
     assert await store.feedback_counts() == FeedbackCounts(total=2, correct=1)
     old = [key.decode() for key in admin.scan_iter(match=f"{DISTRIBUTION}:*")]
     assert old == []
-    assert HOUR - 60 < admin.ttl(store.key(right.prediction_id)) <= HOUR
-    assert 0 < admin.ttl(store.key(forever.prediction_id)) <= store.ttl_seconds
+    assert HOUR - 60 < admin.ttl(store.keys.of(right.prediction_id)) <= HOUR
+    assert 0 < admin.ttl(store.keys.of(forever.prediction_id)) <= store.ttl_seconds
     # Feedback after the move counts once more, as it would have before.
     await store.add_feedback(unjudged.prediction_id, feedback("red"))
     assert await store.feedback_counts() == FeedbackCounts(total=3, correct=2)

@@ -135,8 +135,8 @@ def migrate_store() -> None:
     """Move predictions stored by a server of template 1.0.0 to the current layout."""
     from redis.exceptions import RedisError
 
-    from .serving.redis_migration import migrate
     from .settings import load_settings
+    from .store.migration import migrate
 
     try:
         moved = migrate(load_settings())

@@ -19,9 +19,9 @@ from ..errors import ProjectError
 from ..files import atomic_path, write_json
 from ..params import Params
 from ..pipeline.tables import read_table
-from ..serving.schemas import StoredPrediction
-from ..serving.store import StoreUnavailable
 from ..settings import Settings
+from ..store.contract import StoreUnavailable
+from ..store.records import StoredPrediction
 from .drift import compare
 from .page import render
 
@@ -36,7 +36,7 @@ def read_recent(settings: Settings, limit: int) -> list[StoredPrediction]:
             "REDIS_URL is not set: the drift report reads the predictions that the"
             " API stored in Redis"
         )
-    from ..serving.redis_store import RedisStore
+    from ..store.redis_store import RedisStore
 
     async def read(url: str) -> list[StoredPrediction]:
         store = RedisStore(url, timeout=READ_TIMEOUT_SECONDS)

@@ -8,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, cast
+from urllib.parse import urlsplit
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -17,18 +18,39 @@ from fastapi_offline import FastAPIOffline
 from .. import DISTRIBUTION, ENV_PREFIX, SUMMARY, __version__
 from ..predictor import Predictor
 from ..settings import Settings, load_settings
+from ..store.contract import PredictionStore
+from ..store.memory import MemoryStore
 from .access_log import AccessLog
 from .deps import api_key_guard
 from .limits import RequestLimits
 from .metrics import Metrics, RequestMetrics
 from .predictions import Predictions
 from .routes import BODY_SCHEMAS, probes, router, scrape
-from .store import open_store
 
 log = logging.getLogger(__name__)
 
 # The problems a 422 lists one by one.
 MAX_PROBLEMS = 20
+
+
+def open_store(settings: Settings) -> PredictionStore:
+    """Open Redis when a URL is configured, else the in-process store; log which."""
+    if settings.redis_url is None:
+        log.info("storing predictions in memory (set REDIS_URL to use Redis)")
+        return MemoryStore(settings.memory_store_size)
+    # Imported only here: the redis client takes longer to import than FastAPI.
+    from ..store.redis_store import RedisStore
+
+    address = urlsplit(settings.redis_url)
+    log.info("storing predictions in Redis at %s:%s", address.hostname, address.port)
+    return RedisStore(
+        settings.redis_url,
+        timeout=settings.redis_timeout_seconds,
+        ttl_seconds=settings.prediction_ttl_seconds,
+        index_size=settings.store_index_size,
+        backlog_size=settings.store_backlog_size,
+        drain_seconds=settings.store_drain_seconds,
+    )
 
 
 @asynccontextmanager

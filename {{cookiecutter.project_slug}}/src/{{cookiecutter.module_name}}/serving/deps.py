@@ -13,8 +13,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from .. import ENV_PREFIX
 from ..predictor import Predictor
+from ..store.contract import PredictionStore
 from .metrics import Metrics
-from .store import PredictionStore
 
 
 async def get_predictor(request: Request) -> Predictor:

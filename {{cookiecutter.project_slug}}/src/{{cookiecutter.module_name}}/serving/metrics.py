@@ -27,7 +27,7 @@ from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..predictor import Predictor
-from .store import FeedbackCounts, PredictionStore, StoreUnavailable
+from ..store.contract import FeedbackCounts, PredictionStore, StoreUnavailable
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ to the model and one write to the store. Under load a model call costs far more 
 the rows in it (ONNX Runtime's fixed cost per call, paid with cold caches between
 requests), and so does a round trip to Redis; alone, a request waits for nothing more
 than the end of the loop's turn. The predictions of one call are stored together, as
-one group (serving/groups.py).
+one group (store/groups.py).
 """
 
 import asyncio
@@ -17,9 +17,9 @@ from typing import TypedDict
 
 from ..dataset import Features
 from ..predictor import Predictor
-from .groups import PredictionGroup, new_ids
+from ..store.contract import PredictionStore, StoreUnavailable
+from ..store.groups import PredictionGroup, new_ids
 from .metrics import Metrics
-from .store import PredictionStore, StoreUnavailable
 
 
 class Answer(TypedDict):

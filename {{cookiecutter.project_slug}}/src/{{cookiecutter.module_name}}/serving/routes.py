@@ -13,20 +13,18 @@ from pydantic import TypeAdapter, ValidationError
 
 from .. import DISTRIBUTION
 from ..dataset import Features
+from ..store.contract import StoreUnavailable
+from ..store.records import Feedback, PredictionOut, StoredPrediction
 from .deps import MetricsDep, PredictorDep, StoreDep
 from .predictions import Predictions
 from .schemas import (
     BatchOut,
     BatchRequest,
-    Feedback,
     FeedbackIn,
     Health,
     ModelInfo,
-    PredictionOut,
-    StoredPrediction,
     StoreHealth,
 )
-from .store import StoreUnavailable
 
 router = APIRouter()
 scrape = APIRouter()

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, with_config
 from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
 
 from ..dataset import CLASSES, Features
+from ..store.records import PredictionOut
 
 # Larger batches get a 422 naming this limit; split them client-side.
 MAX_BATCH_ROWS = 1000
@@ -19,13 +20,6 @@ MAX_BATCH_ROWS = 1000
 @with_config(ConfigDict(extra="forbid"))
 class BatchRequest(TypedDict):
     rows: Annotated[list[Features], Field(min_length=1, max_length=MAX_BATCH_ROWS)]
-
-
-class PredictionOut(BaseModel):
-    prediction_id: str
-    label: str
-    probabilities: dict[str, float]
-    model_version: str
 
 
 class FeedbackIn(BaseModel):
@@ -38,20 +32,6 @@ class FeedbackIn(BaseModel):
     label: str = Field(
         min_length=1, max_length=200, description="One of the model's classes (/model)"
     )
-
-
-class Feedback(BaseModel):
-    label: str
-    received_at: str
-
-
-class StoredPrediction(PredictionOut):
-    """A prediction as the store keeps it: the answer, its input and time, and the
-    true label when feedback has arrived."""
-
-    input: Features
-    created_at: str
-    feedback: Feedback | None = None
 
 
 class BatchOut(BaseModel):

@@ -1,6 +1,6 @@
-"""The Redis store: a key per group of predictions (serving/groups.py), with a time to
-live, written in batches by one background writer that keeps what it could not write
-until Redis is back.
+"""The Redis store: a key per group of predictions (groups.py), with a time to live,
+written in batches by a write-behind writer (writer.py) that keeps what it could not
+write until Redis is back.
 
 Every key it writes is bounded, so that a Redis with a `maxmemory` and the
 `volatile-ttl` policy (compose.yaml) stays writable however long it runs:
@@ -12,13 +12,10 @@ Every key it writes is bounded, so that a Redis with a `maxmemory` and the
   `index_size` groups at each write, and expiring with the newest group.
 - `{NS}:feedback-counts`, a hash of two counters.
 
-NS is the namespace, in braces: a Redis Cluster keeps keys with the same `{tag}` in one
-slot, which the scripts below need. The layout of template 1.0.0 is converted by
-`migrate-store` (serving/redis_migration.py).
+NS is the namespace (keys.py). The layout of template 1.0.0 is converted by
+`migrate-store` (migration.py).
 """
 
-import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Iterable
@@ -29,19 +26,26 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
-from .. import DISTRIBUTION, ENV_PREFIX
+from .. import DISTRIBUTION
 from ..settings import INDEX_SIZE, THIRTY_DAYS
-from .groups import PredictionGroup, group_id_of
-from .schemas import Feedback, StoredPrediction
-from .store import FeedbackCounts, StoreUnavailable
+from .contract import FeedbackCounts, StoreUnavailable
+from .groups import PredictionGroup
+from .keys import FEEDBACK_FIELD, RECORD, RedisKeys
+from .records import Feedback, StoredPrediction
+from .writer import WriteBehind
 
 log = logging.getLogger(__name__)
 
 # What a Redis call raises when the server is down, slow or refuses the command.
 REDIS_ERRORS = (RedisError, OSError, TimeoutError)
 
-RECORD = "record"  # the field of a group's hash that holds its predictions
-FEEDBACK_FIELD = "feedback:"  # then the prediction's id
+# Defaults: predictions a Redis outage may hold back, and how often to retry then.
+BACKLOG_SIZE = 10_000
+RETRY_AFTER_SECONDS = 1.0
+DRAIN_SECONDS = 5.0
+# `recent` reads the index a page of groups per round trip: a few first (a batch's
+# group holds many predictions), twice as many each time, up to the last size.
+FIRST_PAGE, LAST_PAGE = 8, 512
 
 # Every group of a write in one call, each with its time to live, and indexed by time in
 # a sorted set, so that the most recent are cheap to read back (`recent`). The index
@@ -102,29 +106,9 @@ end
 return 1
 """
 
-Groups = dict[str, PredictionGroup]  # by group id
-
-
-def settle(waiter: "asyncio.Future[bool]", written: bool) -> None:
-    """Tell a waiting caller whether its predictions were written (once only)."""
-    if not waiter.done():
-        waiter.set_result(written)
-
 
 class RedisStore:
-    """One Redis key per group of predictions, written by one background writer.
-
-    `save` hands a group to the writer and waits for it at most `timeout` seconds. The
-    writer sends every group handed to it since its last write in one round trip (one
-    script call sets every key with its TTL), so concurrent requests share round trips.
-    What it could not write (Redis down or too slow) waits in a bounded backlog, which
-    the writer retries every `retry_after` seconds, with no new request needed, until
-    Redis answers; a success removes from the backlog exactly what it wrote. While
-    Redis is down, `save` puts groups straight into the backlog rather than make every
-    request wait for a timeout. At shutdown, `close` gives the writer `drain_seconds`
-    to empty the backlog. Only an outage that outlasts the backlog loses predictions:
-    they are counted in `dropped`.
-    """
+    """One Redis key per group of predictions, written behind the requests."""
 
     name = "redis"
 
@@ -135,35 +119,15 @@ class RedisStore:
         timeout: float,
         ttl_seconds: int = THIRTY_DAYS,
         index_size: int = INDEX_SIZE,
-        backlog_size: int = 10_000,
-        retry_after: float = 1.0,
-        drain_seconds: float = 5.0,
+        backlog_size: int = BACKLOG_SIZE,
+        retry_after: float = RETRY_AFTER_SECONDS,
+        drain_seconds: float = DRAIN_SECONDS,
         namespace: str = DISTRIBUTION,
     ) -> None:
-        self.timeout = timeout
         self.ttl_seconds = ttl_seconds
         self.index_size = index_size  # groups
-        self.backlog_size = backlog_size  # predictions, not groups
-        self.retry_after = retry_after
         self.drain_seconds = drain_seconds
-        self.failed_writes = 0
-        self.dropped = 0
-        self.namespace = namespace
-        # The namespace in braces: Redis Cluster keeps the keys of one `{tag}` in one
-        # slot, which the scripts need.
-        tag = "{" + namespace + "}"
-        self.group_prefix = f"{tag}:group:"
-        self.index_key = f"{tag}:groups"
-        self.counts_key = f"{tag}:feedback-counts"
-        self._down = False
-        self._error = ""  # why the last write failed
-        self._overflow_logged = False
-        self._backlog: Groups = {}
-        self._backlog_size = 0  # predictions in the backlog
-        self._handed: list[tuple[PredictionGroup, asyncio.Future[bool]]] = []
-        self._writing: Groups = {}
-        self._wake = asyncio.Event()
-        self._writer: asyncio.Task[None] | None = None
+        self.keys = RedisKeys(namespace)
         # No retries inside redis-py: the writer retries, and requests never wait.
         self._client = Redis.from_url(
             url,
@@ -174,134 +138,43 @@ class RedisStore:
         self._write_script = self._client.register_script(WRITE)
         self._feedback_script = self._client.register_script(FEEDBACK)
         self._delete_script = self._client.register_script(DELETE)
+        self._writer = WriteBehind(
+            self._write,
+            name=self.name,
+            errors=REDIS_ERRORS,
+            timeout=timeout,
+            backlog_size=backlog_size,
+            retry_after=retry_after,
+        )
 
-    def key(self, prediction_id: str) -> str:
-        """The key of the group that holds a prediction."""
-        return self.group_prefix + group_id_of(prediction_id)
+    @property
+    def failed_writes(self) -> int:
+        return self._writer.failed_writes
+
+    @property
+    def dropped(self) -> int:
+        return self._writer.dropped
 
     async def save(self, group: PredictionGroup) -> None:
         """Store a group; raise StoreUnavailable if it is only in memory yet."""
-        if self._down:
-            self._defer([group])
-            raise StoreUnavailable("redis is unreachable: kept in the backlog")
-        loop = asyncio.get_running_loop()
-        written = loop.create_future()
-        self._handed.append((group, written))
-        self._start_writer()
-        self._wake.set()
-        # At the deadline the caller stops waiting; the writer keeps the predictions
-        # (written later, or kept in the backlog). A plain timer costs a request less
-        # than asyncio.timeout.
-        deadline = loop.call_later(self.timeout, settle, written, False)
-        try:
-            if await written:
-                return
-        finally:
-            deadline.cancel()
-        raise StoreUnavailable("redis did not answer in time: kept in the backlog")
-
-    def _start_writer(self) -> None:
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._write_forever())
-
-    async def _write_forever(self) -> None:
-        while True:
-            if not self._handed and (self._down or not self._backlog):
-                # Nothing to write now: wait for a caller, or retry after an outage.
-                wait = self.retry_after if self._down else None
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(wait):
-                        await self._wake.wait()
-            self._wake.clear()
-            await self._write_round()
-
-    async def _write_round(self) -> None:
-        """Write the backlog and what was handed over since, in one round trip."""
-        handed, self._handed = self._handed, []
-        fresh = [group for group, _ in handed]
-        self._writing = {**self._backlog, **{group.id: group for group in fresh}}
-        try:
-            if self._writing:
-                async with asyncio.timeout(self.timeout):
-                    await self._write(self._writing.values())
-        except asyncio.CancelledError:
-            self._handed[:0] = handed  # stopped mid-write: close() counts them
-            raise
-        except REDIS_ERRORS as error:
-            if not self._down:
-                log.warning(
-                    "redis write failed (%r): keeping predictions in memory", error
-                )
-            self._down = True
-            self._error = f"{type(error).__name__}: {error}"
-            self._defer(fresh)
-            written = False
-        else:
-            for group_id in self._writing:
-                self._forget(group_id)
-            if self._down:
-                log.info(
-                    "redis is back: wrote %d kept predictions", count(self._writing)
-                )
-            self._down = self._overflow_logged = False
-            written = True
-        finally:
-            self._writing = {}
-        for _, waiter in handed:
-            settle(waiter, written)
+        await self._writer.save(group)
 
     async def _write(self, groups: Iterable[PredictionGroup]) -> None:
-        keys: list[str] = [self.index_key]
+        keys: list[str] = [self.keys.index]
         args: list[bytes | str | float] = [self.ttl_seconds, time.time()]
         args.append(self.index_size)
         for group in groups:
-            keys.append(self.group_prefix + group.id)
+            keys.append(self.keys.group(group.id))
             args += [group.id, group.record()]
         await self._write_script(keys=keys, args=args)
 
-    def _defer(self, groups: list[PredictionGroup]) -> None:
-        """Keep groups for a later write, dropping the oldest beyond the backlog's
-        size."""
-        for group in groups:
-            self.failed_writes += len(group)
-            self._forget(group.id)
-            self._backlog[group.id] = group
-            self._backlog_size += len(group)
-        while self._backlog_size > self.backlog_size:
-            self.dropped += self._forget(next(iter(self._backlog)))
-            if not self._overflow_logged:
-                log.error(
-                    "the backlog of %d predictions is full: dropping the oldest until"
-                    " redis is back (%sSTORE_BACKLOG_SIZE)",
-                    self.backlog_size,
-                    ENV_PREFIX,
-                )
-                self._overflow_logged = True
-
-    def _forget(self, group_id: str) -> int:
-        """Take a group out of the backlog; return its number of predictions."""
-        group = self._backlog.pop(group_id, None)
-        size = len(group) if group is not None else 0
-        self._backlog_size -= size
-        return size
-
-    def _waiting(self, prediction_id: str) -> PredictionGroup | None:
-        """Return the group of a prediction that is not in Redis yet, if it is one."""
-        group_id = group_id_of(prediction_id)
-        waiting = [
-            self._backlog.get(group_id),
-            self._writing.get(group_id),
-            *(group for group, _ in self._handed if group.id == group_id),
-        ]
-        return next((group for group in waiting if group is not None), None)
-
     async def get(self, prediction_id: str) -> StoredPrediction | None:
-        group = self._waiting(prediction_id)
+        group = self._writer.waiting(prediction_id)
         if group is not None:
             return group.prediction(prediction_id)
         record, feedback = await self._call(
             self._client.hmget(
-                self.key(prediction_id), [RECORD, FEEDBACK_FIELD + prediction_id]
+                self.keys.of(prediction_id), [RECORD, FEEDBACK_FIELD + prediction_id]
             )
         )
         if record is None:
@@ -314,25 +187,23 @@ class RedisStore:
     async def recent(self, limit: int) -> list[StoredPrediction]:
         """Return up to `limit` predictions, the most recent first, with feedback."""
         found: list[StoredPrediction] = []
-        # Groups per round trip: a few first (a batch's group holds many predictions),
-        # twice as many each time (single requests make groups of one).
-        start, page = 0, 8
+        start, page = 0, FIRST_PAGE
         while len(found) < limit:
             group_ids = await self._call(
-                self._client.zrevrange(self.index_key, start, start + page - 1)
+                self._client.zrevrange(self.keys.index, start, start + page - 1)
             )
             if not group_ids:
                 break
             async with self._client.pipeline(transaction=False) as pipe:
                 for group_id in group_ids:
-                    pipe.hgetall(self.group_prefix + group_id.decode())
+                    pipe.hgetall(self.keys.group(group_id.decode()))
                 groups = await self._call(pipe.execute())
             # An evicted or expired group may still be indexed: skip it.
             for fields in filter(None, groups):
                 found.extend(with_feedback(fields, limit - len(found)))
                 if len(found) == limit:
                     break
-            start, page = start + page, min(2 * page, 512)
+            start, page = start + page, min(2 * page, LAST_PAGE)
         return found
 
     async def _call(self, reply: Awaitable[Any]) -> Any:
@@ -345,12 +216,12 @@ class RedisStore:
     async def add_feedback(
         self, prediction_id: str, feedback: Feedback
     ) -> StoredPrediction | None:
-        if self._waiting(prediction_id) is not None:
+        if self._writer.waiting(prediction_id) is not None:
             raise StoreUnavailable("the prediction is not in redis yet")
         found = await self.get(prediction_id)
         if found is None:
             return None
-        keys = [self.key(prediction_id), self.counts_key]
+        keys = [self.keys.of(prediction_id), self.keys.counts]
         args = [
             FEEDBACK_FIELD + prediction_id,
             feedback.model_dump_json(),
@@ -367,9 +238,9 @@ class RedisStore:
         return found
 
     async def delete(self, prediction_id: str) -> bool:
-        if self._waiting(prediction_id) is not None:
+        if self._writer.waiting(prediction_id) is not None:
             raise StoreUnavailable("the prediction is not in redis yet")
-        key = self.key(prediction_id)
+        key = self.keys.of(prediction_id)
         while True:  # again if another deletion rewrote the group in between
             record = await self._call(self._client.hget(key, RECORD))
             group = None if record is None else PredictionGroup.from_record(record)
@@ -389,7 +260,7 @@ class RedisStore:
 
     async def feedback_counts(self) -> FeedbackCounts:
         total, correct = await self._call(
-            self._client.hmget(self.counts_key, "total", "correct")
+            self._client.hmget(self.keys.counts, "total", "correct")
         )
         return FeedbackCounts(int(total or 0), int(correct or 0))
 
@@ -401,11 +272,7 @@ class RedisStore:
 
     def problem(self) -> str | None:
         """Why predictions are not reaching Redis now, if they are not."""
-        if self._down:
-            return f"redis writes are failing: {self._error}"
-        if self._backlog_size:
-            return f"{self._backlog_size} predictions wait to be written to redis"
-        return None
+        return self._writer.problem()
 
     async def ping(self) -> bool:
         try:
@@ -414,23 +281,11 @@ class RedisStore:
             return False
 
     def pending(self) -> int:
-        return self._backlog_size
+        return self._writer.pending()
 
     async def close(self) -> None:
         """Give the writer `drain_seconds` to write what it holds, then disconnect."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.drain_seconds
-        while (self._handed or self._backlog or self._writing) and (
-            loop.time() < deadline
-        ):
-            self._start_writer()
-            self._wake.set()
-            await asyncio.sleep(0.05)
-        if self._writer is not None:
-            self._writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._writer
-        lost = self._backlog_size + sum(len(group) for group, _ in self._handed)
+        lost = await self._writer.drain(self.drain_seconds)
         if lost:
             log.error(
                 "shutting down: %d predictions could not be written to redis", lost
@@ -448,8 +303,3 @@ def with_feedback(fields: dict[bytes, bytes], limit: int) -> list[StoredPredicti
         if feedback is not None:
             one.feedback = Feedback.model_validate_json(feedback)
     return predictions
-
-
-def count(groups: Groups) -> int:
-    """The number of predictions in groups."""
-    return sum(len(group) for group in groups.values())

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from .schemas import StoredPrediction
+from .records import StoredPrediction
 
 GROUP_ID_LENGTH = 16  # hex digits, the same again for each prediction
 

@@ -1,5 +1,5 @@
 """`migrate-store`: move what a server made with template 1.0.0 stored in Redis to the
-current layout (serving/redis_store.py). Run it once, after the last server of the old
+current layout (redis_store.py). Run it once, after the last server of the old
 version has stopped; running it again finds nothing to move.
 
 Version 1.0.0 kept each group as a string, `NS:group:<id>`, each feedback in a key of
@@ -19,7 +19,7 @@ from redis import Redis
 from .. import DISTRIBUTION
 from ..errors import ProjectError
 from ..settings import Settings
-from .redis_store import FEEDBACK_FIELD, RECORD, RedisStore
+from .keys import FEEDBACK_FIELD, RECORD, RedisKeys
 
 
 @dataclass(frozen=True)
@@ -33,17 +33,12 @@ def migrate(settings: Settings, namespace: str = DISTRIBUTION) -> Moved:
     """Move the 1.0.0 layout of `namespace` to the current one; say what moved."""
     if settings.redis_url is None:
         raise ProjectError("REDIS_URL is not set: there is no Redis to migrate")
-    # The current store, for the names of its keys and its time to live.
-    current = RedisStore(
-        settings.redis_url,
-        timeout=settings.redis_timeout_seconds,
-        ttl_seconds=settings.prediction_ttl_seconds,
-        namespace=namespace,
-    )
+    current = RedisKeys(namespace)
+    ttl_seconds = settings.prediction_ttl_seconds
     client = Redis.from_url(settings.redis_url)
     groups = predictions = feedback = 0
     for key in client.scan_iter(match=f"{namespace}:group:*", _type="string"):
-        moved = move_group(client, current, namespace, key)
+        moved = move_group(client, current, ttl_seconds, key)
         if moved is not None:
             groups, predictions, feedback = (
                 groups + 1,
@@ -53,17 +48,17 @@ def migrate(settings: Settings, namespace: str = DISTRIBUTION) -> Moved:
     counts = f"{namespace}:feedback-counts"
     total, correct = client.hmget(counts, "total", "correct")
     with client.pipeline() as transaction:
-        transaction.hincrby(current.counts_key, "total", int(total or 0))
-        transaction.hincrby(current.counts_key, "correct", int(correct or 0))
+        transaction.hincrby(current.counts, "total", int(total or 0))
+        transaction.hincrby(current.counts, "correct", int(correct or 0))
         transaction.delete(counts, f"{namespace}:groups")
-        transaction.expire(current.index_key, settings.prediction_ttl_seconds)
+        transaction.expire(current.index, ttl_seconds)
         transaction.execute()
     client.close()
     return Moved(groups, predictions, feedback)
 
 
 def move_group(
-    client: Redis, current: RedisStore, namespace: str, key: bytes
+    client: Redis, current: RedisKeys, ttl_seconds: int, key: bytes
 ) -> tuple[int, int] | None:
     """Move one group with its feedback; return how many predictions and feedback, or
     None if it expired meanwhile."""
@@ -71,6 +66,7 @@ def move_group(
     if record is None or left == -2:
         return None
     fields = orjson.loads(record)
+    namespace = current.namespace
     old_feedback = [f"{namespace}:feedback:{one}" for one in fields["ids"]]
     found = {
         FEEDBACK_FIELD + prediction_id: value
@@ -79,7 +75,7 @@ def move_group(
         )
         if value is not None
     }
-    new_key = current.group_prefix + fields["id"]
+    new_key = current.group(fields["id"])
     # When it was written, from the old index; else when it was made.
     written = client.zscore(f"{namespace}:groups", key)
     if written is None:
@@ -89,8 +85,8 @@ def move_group(
         if left > 0:
             transaction.pexpire(new_key, left)
         else:  # kept forever by 1.0.0's TTL of 0: every key expires now
-            transaction.expire(new_key, current.ttl_seconds)
-        transaction.zadd(current.index_key, {fields["id"]: written})
+            transaction.expire(new_key, ttl_seconds)
+        transaction.zadd(current.index, {fields["id"]: written})
         transaction.delete(key, *old_feedback)
         transaction.execute()
     return len(fields["ids"]), len(found)
