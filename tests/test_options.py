@@ -34,6 +34,7 @@ SOURCE = [
     "predictor.py",
     "py.typed",
     "settings.py",
+    "speed.py",
     "store/__init__.py",
     "store/contract.py",
     "store/groups.py",

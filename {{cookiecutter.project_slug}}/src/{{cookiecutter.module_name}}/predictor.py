@@ -11,14 +11,12 @@ import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from itertools import chain
-from operator import itemgetter
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
-from . import dataset
+from . import dataset, speed
 from .errors import ProjectError
 from .files import digest
 from .model import ONNX_INPUT, ONNX_PROBABILITIES, ServedModel, load, version
@@ -157,30 +155,23 @@ class Predictor:
 
     def matrix(self, rows: Sequence[Mapping[str, object]]) -> np.ndarray:
         """Return the rows as a float matrix, in the order of the model's features."""
-        names = self.features
-        # itemgetter of one name returns a value, of several a tuple.
-        pick = itemgetter(*names) if len(names) > 1 else lambda row: (row[names[0]],)
-        values = map(pick, rows)
         try:
-            flat = np.fromiter(chain.from_iterable(values), np.float64)
+            return speed.matrix(rows, self.features)
         except KeyError as missing:
             raise ProjectError(f"every row needs the feature {missing}") from None
-        return flat.reshape(len(rows), len(self.features))
 
     def answer(self, matrix: np.ndarray) -> tuple[list[str], np.ndarray]:
         """Return each row's label and class probabilities, in one vectorised call."""
         probabilities = self.runtime.probabilities(matrix).round(6)
-        labels = list(
-            map(self.classes.__getitem__, probabilities.argmax(axis=1).tolist())
-        )
+        labels = [self.classes[best] for best in probabilities.argmax(axis=1).tolist()]
         return labels, probabilities
 
     def predict(self, rows: Sequence[Mapping[str, float]]) -> list[Prediction]:
         """Predict rows of named features."""
         labels, probabilities = self.answer(self.matrix(rows))
+        by_class = speed.dicts(self.classes, probabilities)
         return [
-            Prediction(label, dict(zip(self.classes, row, strict=True)))
-            for label, row in zip(labels, probabilities.tolist(), strict=True)
+            Prediction(label, row) for label, row in zip(labels, by_class, strict=True)
         ]
 
 

@@ -137,8 +137,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_middleware(AccessLog)  # the outermost: it logs every answer
     keys = settings.api_keys
     if not keys:
-        # Straight into the app's own routes: FastAPI matches those faster than the
-        # routes of an included router (by about a tenth of a prediction's time).
+        # Speed: FastAPI serves the app's own routes faster than included ones
+        # (make benchmark, single/bare: 0.61 against 0.54-0.58 included).
         app.router.routes.extend([*router.routes, *scrape.routes, *probes.routes])
         return app
     guarded = [Depends(api_key_guard(keys))]

@@ -105,22 +105,15 @@ class Metrics:
             namespace=NAMESPACE,
             registry=self.registry,
         ).info({"version": predictor.version, "runtime": predictor.runtime.name})
-        # Looking a labelled child up costs more than updating it: keep them at hand.
-        self._latency_of: dict[tuple[str, str, int], Histogram] = {}
-        self._predicted = {
-            label: self._predictions.labels(label) for label in predictor.classes
-        }
+        for label in predictor.classes:  # every class shows, at 0 until predicted
+            self._predictions.labels(label)
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
-        key = (method, route, status)
-        child = self._latency_of.get(key)
-        if child is None:
-            child = self._latency_of[key] = self._latency.labels(*key)
-        child.observe(seconds)
+        self._latency.labels(method, route, status).observe(seconds)
 
     def count(self, labels: Iterable[str]) -> None:
         for label, predicted in collections.Counter(labels).items():
-            self._predicted[label].inc(predicted)
+            self._predictions.labels(label).inc(predicted)
 
     async def refresh(self) -> None:
         """Read the store's counts; keep the last ones if it is down."""

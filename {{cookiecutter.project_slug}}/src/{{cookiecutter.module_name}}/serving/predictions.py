@@ -12,9 +12,10 @@ import asyncio
 import contextlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from itertools import chain, repeat
+from itertools import chain
 from typing import TypedDict
 
+from .. import speed
 from ..dataset import Features
 from ..predictor import Predictor
 from ..store.contract import PredictionStore, StoreUnavailable
@@ -78,11 +79,7 @@ class Predictions:
         self.metrics.count(labels)
         group_id, ids = new_ids(len(rows))
         version = predictor.version
-        # Each row's {class: probability}, assembled by loops in C, not in Python: the
-        # (class, probability) pairs of each column, zipped into rows.
-        columns = zip(predictor.classes, probabilities.T.tolist(), strict=True)
-        pairs = (zip(repeat(name), column) for name, column in columns)
-        by_class = map(dict, zip(*pairs, strict=True))
+        by_class = speed.dicts(predictor.classes, probabilities)
         answers: list[Answer] = [
             {
                 "prediction_id": prediction_id,

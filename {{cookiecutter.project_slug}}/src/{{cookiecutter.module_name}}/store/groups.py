@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import orjson
 
+from .. import speed
 from .records import StoredPrediction
 
 GROUP_ID_LENGTH = 16  # hex digits, the same again for each prediction
@@ -28,9 +29,7 @@ def new_ids(count: int) -> tuple[str, list[str]]:
     """Return a new group's id and its predictions' ids."""
     size = GROUP_ID_LENGTH // 2  # bytes
     group_id = secrets.token_hex(size)
-    # One draw for every id, cut into ids by bytes.hex and str.split, which loop in C.
-    own = secrets.token_bytes(size * count).hex(" ", size).split()
-    return group_id, list(map(group_id.__add__, own))
+    return group_id, speed.random_ids(group_id, count, size)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,16 +88,15 @@ class PredictionGroup:
         return [self._stored(row) for row in last]
 
     def _stored(self, row: int) -> StoredPrediction:
-        probabilities = self.probabilities[row].tolist()
+        [probabilities] = speed.dicts(self.classes, self.probabilities[row : row + 1])
+        [features] = speed.dicts(self.features, self.inputs[row : row + 1])
         return StoredPrediction.model_validate(
             {
                 "prediction_id": self.ids[row],
                 "label": self.labels[row],
-                "probabilities": dict(zip(self.classes, probabilities, strict=True)),
+                "probabilities": probabilities,
                 "model_version": self.model_version,
-                "input": dict(
-                    zip(self.features, self.inputs[row].tolist(), strict=True)
-                ),
+                "input": features,
                 "created_at": self.created_at,
             }
         )
