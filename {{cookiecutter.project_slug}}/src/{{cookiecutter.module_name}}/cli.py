@@ -218,7 +218,7 @@ def serve(
                 "level": settings.log_level,
                 "propagate": False,
             },
-            f"{package}.serving.access_log": {
+            f"{package}.serving.recorder": {
                 "handlers": ["lines"],
                 "level": "INFO",
                 "propagate": False,

@@ -43,7 +43,7 @@ class Settings(TrackingSettings):
     lock_file: Path = Path("pipeline.lock")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # What the server logs per request: a JSON line with a request id that the
-    # response returns as X-Request-ID (serving/access_log.py), or nothing.
+    # response returns as X-Request-ID (serving/recorder.py), or nothing.
     access_log: Literal["json", "off"] = "json"
 
     # Serving

@@ -20,11 +20,11 @@ from ..predictor import Predictor
 from ..settings import Settings, load_settings
 from ..store.contract import PredictionStore
 from ..store.memory import MemoryStore
-from .access_log import AccessLog
 from .deps import api_key_guard
 from .limits import RequestLimits
-from .metrics import Metrics, RequestMetrics
+from .metrics import Metrics
 from .predictions import Predictions
+from .recorder import RequestRecorder
 from .routes import BODY_SCHEMAS, probes, router, scrape
 
 log = logging.getLogger(__name__)
@@ -132,9 +132,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_incomplete=settings.max_incomplete_requests,
         body_seconds=settings.body_timeout_seconds,
     )
-    app.add_middleware(RequestMetrics)  # it also times refusals
-    if settings.access_log == "json":
-        app.add_middleware(AccessLog)  # the outermost: it logs every answer
+    # The outermost: it also times and logs refusals.
+    app.add_middleware(RequestRecorder, access_log=settings.access_log == "json")
     keys = settings.api_keys
     if not keys:
         # Speed: FastAPI serves the app's own routes faster than included ones

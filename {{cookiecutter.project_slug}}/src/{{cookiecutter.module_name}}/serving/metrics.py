@@ -19,12 +19,10 @@ replicas, as deploy/kubernetes/ does) and let Prometheus scrape each one.
 import collections
 import logging
 from collections.abc import Iterable, Iterator
-from time import perf_counter
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, Info
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..predictor import Predictor
 from ..store.contract import FeedbackCounts, PredictionStore, StoreUnavailable
@@ -123,38 +121,3 @@ class Metrics:
             collector.evictions = await collector.store.evictions()
         except StoreUnavailable as error:
             log.warning("store counts unavailable for /metrics: %s", error)
-
-
-class RequestMetrics:
-    """ASGI middleware: time every HTTP request, labelled by its route's template.
-
-    It reads the app's Metrics when a request comes, which is after the lifespan made
-    them.
-
-    The template (`/predictions/{prediction_id}`), not the path, keeps the number of
-    series bounded; requests that match no route are labelled `unmatched`.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        start = perf_counter()
-        status = 500  # unless the app answers: an exception escaped it
-
-        async def send_with_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_status)
-        finally:
-            route = scope.get("route")
-            template = getattr(route, "path", "unmatched")
-            metrics: Metrics = scope["app"].state.metrics
-            metrics.observe(scope["method"], template, status, perf_counter() - start)

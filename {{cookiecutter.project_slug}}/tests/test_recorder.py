@@ -1,4 +1,5 @@
-"""The access log: one JSON line per request, with the id the response returns."""
+"""What each request leaves behind: its access-log line, with the id its answer
+returns (its latency in /metrics is test_feedback_and_metrics.py's)."""
 
 import json
 import logging
@@ -11,7 +12,7 @@ from servers import api_server
 
 from {{ cookiecutter.module_name }} import ENV_PREFIX
 from {{ cookiecutter.module_name }}.dataset import EXAMPLE
-from {{ cookiecutter.module_name }}.serving import access_log
+from {{ cookiecutter.module_name }}.serving import recorder
 from {{ cookiecutter.module_name }}.serving.app import create_app
 from {{ cookiecutter.module_name }}.settings import Settings
 
@@ -20,14 +21,14 @@ def lines(caplog: pytest.LogCaptureFixture) -> list[dict[str, object]]:
     return [
         json.loads(record.getMessage())
         for record in caplog.records
-        if record.name == access_log.__name__
+        if record.name == recorder.__name__
     ]
 
 
 def test_each_request_is_one_line_with_the_id_its_answer_returns(
     trained: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger=access_log.__name__)
+    caplog.set_level(logging.INFO, logger=recorder.__name__)
     with TestClient(create_app(trained)) as client:
         answer = client.post("/predict", json=EXAMPLE)
         missing = client.get("/predictions/nope")
@@ -54,7 +55,7 @@ def test_each_request_is_one_line_with_the_id_its_answer_returns(
 def test_a_usable_incoming_request_id_is_kept(
     trained: Settings, caplog: pytest.LogCaptureFixture, sent: str, kept: bool
 ) -> None:
-    caplog.set_level(logging.INFO, logger=access_log.__name__)
+    caplog.set_level(logging.INFO, logger=recorder.__name__)
     with TestClient(create_app(trained)) as client:
         answer = client.get("/health", headers={"X-Request-ID": sent})
 
@@ -66,7 +67,7 @@ def test_a_usable_incoming_request_id_is_kept(
 def test_off_logs_nothing_and_adds_no_header(
     trained: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger=access_log.__name__)
+    caplog.set_level(logging.INFO, logger=recorder.__name__)
     quiet = trained.model_copy(update={"access_log": "off"})
     with TestClient(create_app(quiet)) as client:
         answer = client.post("/predict", json=EXAMPLE)
