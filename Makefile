@@ -9,7 +9,7 @@ DEMO := $(BUILD)/my-ml-project
 # Baked projects find the template environment's uv first.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 # The API's documented example request, printed by the demo project's own Python.
-export PRINT_EXAMPLE := import json; from my_ml_project.serving.schemas import EXAMPLE; print(json.dumps(EXAMPLE))
+export PRINT_EXAMPLE := import json; from my_ml_project.dataset import EXAMPLE; print(json.dumps(EXAMPLE))
 
 .PHONY: help install demo test test-fast lint lint-workflows format docs docs-serve docs-check \
 	release-notes clean

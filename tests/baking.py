@@ -155,8 +155,8 @@ class BakedProject:
 
     def example(self, python: str = ".venv/bin/python") -> dict[str, float]:
         """The API's documented example request, read from the installed project."""
-        schemas = f"{self.module}.serving.schemas"
-        code = f"import json; from {schemas} import EXAMPLE; print(json.dumps(EXAMPLE))"
+        dataset = f"{self.module}.dataset"
+        code = f"import json; from {dataset} import EXAMPLE; print(json.dumps(EXAMPLE))"
         example: dict[str, float] = json.loads(self.run(python, "-c", code))
         return example
 

@@ -197,9 +197,7 @@ def test_the_image_serves_as_its_own_user(tmp_path: Path, image_root: Path) -> N
     try:
         wait_until(healthy, "the image's health check", seconds=120)
         module = prefix.lower()
-        example = (
-            f"import json; from {module}.serving.schemas import EXAMPLE as E; print(json.dumps(E))"
-        )
+        example = f"import json; from {module}.dataset import EXAMPLE as E; print(json.dumps(E))"
         body = project.run(str(venv / "bin/python"), "-c", example).encode()
         request = urllib.request.Request(
             f"http://127.0.0.1:{port}/predict",
