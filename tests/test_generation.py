@@ -96,7 +96,8 @@ def test_a_project_made_at_the_first_release_updates_to_head_keeping_its_edits(
     # parameter, edit the data module, add a test of its own.
     project.run("make", "install")
     params = project.path / "configs" / "params.yaml"
-    tuned = params.read_text().replace("  test_size: 0.2\n", "  test_size: 0.25\n")
+    # Far from the estimator block this change rewrites: a hunk's context must match.
+    tuned = params.read_text().replace("  window: 1000\n", "  window: 2000\n")
     assert tuned != params.read_text()
     params.write_text(tuned)
     dataset = next((project.path / "src").glob("*/dataset.py"))
@@ -113,7 +114,7 @@ def test_a_project_made_at_the_first_release_updates_to_head_keeping_its_edits(
     assert sorted(project.path.rglob("*.rej")) == []
     # Both files changed upstream too (params.yaml's estimator block, the data set's
     # declaration): the team's edits are merged into the new versions.
-    assert "  test_size: 0.25\n" in params.read_text()
+    assert "  window: 2000\n" in params.read_text()
     assert "estimator:" in params.read_text()
     assert dataset.read_text().endswith("# Our own note on the data.\n")
     assert "class Features" in dataset.read_text()
