@@ -108,6 +108,7 @@ ALWAYS = [
     "pyproject.toml",
     "benchmarks/bare.py",
     "benchmarks/startup.py",
+    "benchmarks/pieces.py",
     "benchmarks/serving.py",
     "configs/params.yaml",
     "deploy/kubernetes/README.md",

@@ -57,7 +57,7 @@ async def test_a_full_redis_keeps_taking_predictions(full_redis: str) -> None:
     store = RedisStore(full_redis, timeout=5, namespace=f"test-{uuid.uuid4().hex}")
     judged, [kept] = made("red")
     await store.save(judged)
-    await store.add_feedback(kept.prediction_id, feedback("red"))
+    await store.add_feedback(kept["prediction_id"], feedback("red"))
 
     # 40,000 groups: their index entries alone are about three times maxmemory.
     await flood(store, 40_000)
@@ -65,15 +65,15 @@ async def test_a_full_redis_keeps_taking_predictions(full_redis: str) -> None:
     await store.save(after)
 
     assert (store.failed_writes, store.dropped, store.pending()) == (0, 0, 0)
-    assert await store.get(saved.prediction_id) == saved
+    assert await store.get(saved["prediction_id"]) == saved
     assert await store.recent(1) == [saved]
     evicted = evicted_keys(full_redis)
     assert evicted > 0
     assert await store.evictions() == evicted
     # The first group was evicted with its feedback: more feedback is refused (404),
     # not counted a second time.
-    assert await store.get(kept.prediction_id) is None
-    assert await store.add_feedback(kept.prediction_id, feedback("red")) is None
+    assert await store.get(kept["prediction_id"]) is None
+    assert await store.add_feedback(kept["prediction_id"], feedback("red")) is None
     assert await store.feedback_counts() == FeedbackCounts(total=1, correct=1)
     await store.close()
 

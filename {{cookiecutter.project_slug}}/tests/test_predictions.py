@@ -70,7 +70,7 @@ async def test_concurrent_requests_share_one_model_call(
     assert len(set(ids)) == 6
     for prediction_id in ids:
         stored = await store.get(prediction_id)
-        assert stored is not None and stored.input == ROW
+        assert stored is not None and stored["input"] == ROW
 
 
 async def test_a_request_alone_is_answered_at_once(predictor: Predictor) -> None:

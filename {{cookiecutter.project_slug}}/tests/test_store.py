@@ -7,6 +7,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
+from typing import cast
 
 import numpy as np
 import pytest
@@ -14,7 +15,7 @@ import redis
 from pytest_redis.executor import RedisExecutor
 from servers import redis_url
 
-from {{ cookiecutter.module_name }}.dataset import EXAMPLE
+from {{ cookiecutter.module_name }}.dataset import EXAMPLE, Features
 from {{ cookiecutter.module_name }}.store.contract import (
     FeedbackCounts,
     PredictionStore,
@@ -61,15 +62,14 @@ def made(*labels: str) -> tuple[PredictionGroup, list[StoredPrediction]]:
         probabilities=np.array(certain),
     )
     expected = [
-        StoredPrediction.model_validate(
-            {
-                "prediction_id": prediction_id,
-                "label": label,
-                "probabilities": dict(zip(CLASSES, row, strict=True)),
-                "model_version": "abc123",
-                "input": EXAMPLE,
-                "created_at": CREATED_AT,
-            }
+        StoredPrediction(
+            prediction_id=prediction_id,
+            label=label,
+            probabilities=dict(zip(CLASSES, row, strict=True)),
+            model_version="abc123",
+            input=cast(Features, EXAMPLE),
+            created_at=CREATED_AT,
+            feedback=None,
         )
         for prediction_id, label, row in zip(ids, labels, certain, strict=True)
     ]
@@ -111,7 +111,7 @@ async def test_a_saved_prediction_reads_back_equal(store: PredictionStore) -> No
 
     await store.save(group)
 
-    assert await store.get(saved.prediction_id) == saved
+    assert await store.get(saved["prediction_id"]) == saved
 
 
 async def test_a_group_is_saved_whole(store: PredictionStore) -> None:
@@ -119,14 +119,14 @@ async def test_a_group_is_saved_whole(store: PredictionStore) -> None:
 
     await store.save(group)
 
-    assert [await store.get(p.prediction_id) for p in saved] == saved
+    assert [await store.get(p["prediction_id"]) for p in saved] == saved
 
 
 async def test_an_unknown_id_reads_as_none(store: PredictionStore) -> None:
     group, saved = one()
     await store.save(group)
-    stranger = saved.prediction_id[:-1] + (
-        "0" if saved.prediction_id[-1] != "0" else "1"
+    stranger = saved["prediction_id"][:-1] + (
+        "0" if saved["prediction_id"][-1] != "0" else "1"
     )
 
     assert await store.get("no-such-id") is None
@@ -150,14 +150,14 @@ async def test_feedback_is_kept_with_its_prediction_and_counted(
     group, (right, wrong, unjudged) = made("red", "red", "red")
     await store.save(group)
 
-    answered = await store.add_feedback(right.prediction_id, feedback("red"))
-    await store.add_feedback(wrong.prediction_id, feedback("blue"))
+    answered = await store.add_feedback(right["prediction_id"], feedback("red"))
+    await store.add_feedback(wrong["prediction_id"], feedback("blue"))
 
-    assert answered == right.model_copy(update={"feedback": feedback("red")})
-    assert await store.get(right.prediction_id) == answered
-    wrong_read = await store.get(wrong.prediction_id)
-    assert wrong_read is not None and wrong_read.feedback == feedback("blue")
-    assert await store.get(unjudged.prediction_id) == unjudged
+    assert answered == {**right, "feedback": feedback("red")}
+    assert await store.get(right["prediction_id"]) == answered
+    wrong_read = await store.get(wrong["prediction_id"])
+    assert wrong_read is not None and wrong_read["feedback"] == feedback("blue")
+    assert await store.get(unjudged["prediction_id"]) == unjudged
     assert await store.feedback_counts() == FeedbackCounts(total=2, correct=1)
 
 
@@ -165,11 +165,11 @@ async def test_a_second_feedback_replaces_the_first(store: PredictionStore) -> N
     group, saved = one()
     await store.save(group)
 
-    await store.add_feedback(saved.prediction_id, feedback("blue"))
-    await store.add_feedback(saved.prediction_id, feedback("red"))
+    await store.add_feedback(saved["prediction_id"], feedback("blue"))
+    await store.add_feedback(saved["prediction_id"], feedback("red"))
 
-    read = await store.get(saved.prediction_id)
-    assert read is not None and read.feedback == feedback("red")
+    read = await store.get(saved["prediction_id"])
+    assert read is not None and read["feedback"] == feedback("red")
     assert await store.feedback_counts() == FeedbackCounts(total=1, correct=1)
 
 
@@ -178,14 +178,14 @@ async def test_deleting_a_prediction_erases_it_and_its_feedback(
 ) -> None:
     group, (gone, kept) = made("red", "green")
     await store.save(group)
-    await store.add_feedback(gone.prediction_id, feedback("red"))
+    await store.add_feedback(gone["prediction_id"], feedback("red"))
 
-    assert await store.delete(gone.prediction_id) is True
+    assert await store.delete(gone["prediction_id"]) is True
 
-    assert await store.get(gone.prediction_id) is None
-    assert await store.get(kept.prediction_id) == kept
+    assert await store.get(gone["prediction_id"]) is None
+    assert await store.get(kept["prediction_id"]) == kept
     assert await store.recent(10) == [kept]
-    assert await store.delete(gone.prediction_id) is False
+    assert await store.delete(gone["prediction_id"]) is False
     # The counts are numbers that hold nobody's data: they keep the feedback.
     assert await store.feedback_counts() == FeedbackCounts(total=1, correct=1)
 
@@ -196,16 +196,16 @@ async def test_redis_keeps_no_trace_of_a_deleted_prediction(shared_redis: str) -
     last, [alone] = made("blue")
     for saved in (group, last):
         await store.save(saved)
-    await store.add_feedback(gone.prediction_id, feedback("red"))
+    await store.add_feedback(gone["prediction_id"], feedback("red"))
     admin = redis.Redis.from_url(shared_redis)
 
-    await store.delete(gone.prediction_id)
-    await store.delete(alone.prediction_id)
+    await store.delete(gone["prediction_id"])
+    await store.delete(alone["prediction_id"])
 
-    fields = admin.hgetall(store.keys.of(kept.prediction_id))
-    assert [field for field in fields if gone.prediction_id.encode() in field] == []
-    assert gone.prediction_id.encode() not in fields[b"record"]
-    assert admin.exists(store.keys.of(alone.prediction_id)) == 0  # its group is gone
+    fields = admin.hgetall(store.keys.of(kept["prediction_id"]))
+    assert [field for field in fields if gone["prediction_id"].encode() in field] == []
+    assert gone["prediction_id"].encode() not in fields[b"record"]
+    assert admin.exists(store.keys.of(alone["prediction_id"])) == 0  # its group is gone
     await store.close()
 
 
@@ -221,11 +221,11 @@ async def test_recent_reads_the_newest_first(store: PredictionStore) -> None:
     newer, [third] = made("blue")
     await store.save(older)
     await store.save(newer)
-    await store.add_feedback(second.prediction_id, feedback("green"))
+    await store.add_feedback(second["prediction_id"], feedback("green"))
 
     newest = await store.recent(2)
 
-    judged = second.model_copy(update={"feedback": feedback("green")})
+    judged = {**second, "feedback": feedback("green")}
     assert newest == [third, judged]
     assert await store.recent(10) == [third, judged, first]
 
@@ -250,8 +250,8 @@ async def test_the_memory_store_keeps_only_the_newest() -> None:
 
     await store.save(group)
 
-    assert await store.get(first.prediction_id) is None
-    assert await store.get(third.prediction_id) == third
+    assert await store.get(first["prediction_id"]) is None
+    assert await store.get(third["prediction_id"]) == third
     assert (store.dropped, await store.evictions()) == (0, 1)  # stored, then evicted
 
 
@@ -284,10 +284,10 @@ async def test_every_redis_key_is_bounded(shared_redis: str) -> None:
     admin = redis.Redis.from_url(shared_redis)
 
     await store.save(group)
-    await store.add_feedback(saved[0].prediction_id, feedback("red"))
+    await store.add_feedback(saved[0]["prediction_id"], feedback("red"))
 
     keys = {key.decode() for key in admin.scan_iter(match=f"*{store.keys.namespace}*")}
-    group_key, counts = store.keys.of(saved[0].prediction_id), store.keys.counts
+    group_key, counts = store.keys.of(saved[0]["prediction_id"]), store.keys.counts
     assert keys == {group_key, store.keys.index, counts}
     assert all(0 < admin.ttl(key) <= 60 for key in keys - {counts})
     assert admin.hkeys(counts) == [b"total", b"correct"]  # two counters, no more
@@ -300,11 +300,11 @@ async def test_feedback_lives_in_its_group_and_goes_with_it(
     store = RedisStore(shared_redis, timeout=2, namespace=f"test-{uuid.uuid4().hex}")
     group, saved = one()
     await store.save(group)
-    await store.add_feedback(saved.prediction_id, feedback("red"))
+    await store.add_feedback(saved["prediction_id"], feedback("red"))
 
     # What Redis does to the oldest group when its memory is full.
-    redis.Redis.from_url(shared_redis).delete(store.keys.of(saved.prediction_id))
-    again = await store.add_feedback(saved.prediction_id, feedback("blue"))
+    redis.Redis.from_url(shared_redis).delete(store.keys.of(saved["prediction_id"]))
+    again = await store.add_feedback(saved["prediction_id"], feedback("blue"))
 
     assert again is None  # 404: the prediction is gone, so is its feedback
     assert await store.feedback_counts() == FeedbackCounts(total=1, correct=1)
@@ -342,7 +342,7 @@ async def test_an_outage_keeps_predictions_until_redis_is_back(
     assert await store.ping() is False
     assert store.pending() == 1
     assert "redis writes are failing" in str(store.problem())
-    assert await store.get(kept.prediction_id) == kept  # served from the backlog
+    assert await store.get(kept["prediction_id"]) == kept  # served from the backlog
 
     private_redis.start()  # a fresh, empty server on the same port
     # No new request: the store's writer retries on its own.
@@ -350,7 +350,7 @@ async def test_an_outage_keeps_predictions_until_redis_is_back(
 
     assert store.failed_writes == 1
     admin = redis.Redis.from_url(redis_url(private_redis))
-    assert admin.exists(store.keys.of(kept.prediction_id)) == 1
+    assert admin.exists(store.keys.of(kept["prediction_id"])) == 1
     await store.close()
 
 
@@ -366,7 +366,7 @@ async def test_feedback_waits_until_its_prediction_is_in_redis(
         await store.save(group)
 
     with pytest.raises(StoreUnavailable, match="not in redis yet"):
-        await store.add_feedback(kept.prediction_id, feedback("red"))
+        await store.add_feedback(kept["prediction_id"], feedback("red"))
     await store.close()
 
 
@@ -404,7 +404,7 @@ async def test_a_full_backlog_drops_the_oldest_and_says_so_once(
     await store.close()
 
     admin = redis.Redis.from_url(redis_url(private_redis))
-    written = [admin.exists(store.keys.of(kept.prediction_id)) for _, kept in saved]
+    written = [admin.exists(store.keys.of(kept["prediction_id"])) for _, kept in saved]
     assert written == [0, 0, 1, 1]
     assert caplog.text.count("backlog of 2 predictions is full") == 1
 
@@ -421,7 +421,7 @@ async def test_concurrent_saves_share_round_trips(
     writes = admin.info("commandstats")["cmdstat_evalsha"]["calls"]
     assert writes < len(saved)
     for _, kept in saved:
-        assert await store.get(kept.prediction_id) == kept
+        assert await store.get(kept["prediction_id"]) == kept
     await store.close()
 
 
@@ -438,7 +438,7 @@ async def test_a_stalled_redis_loses_nothing_answered(
     )
 
     assert all(o is None or isinstance(o, StoreUnavailable) for o in outcomes)
-    keys = [store.keys.of(kept.prediction_id) for _, kept in saved]
+    keys = [store.keys.of(kept["prediction_id"]) for _, kept in saved]
     await eventually(lambda: admin.exists(*keys) == len(keys))
     assert store.pending() == 0
     await store.close()
@@ -457,7 +457,7 @@ async def test_closing_writes_the_backlog_once_redis_is_back(
     await store.close()  # the writer would only retry in an hour
 
     admin = redis.Redis.from_url(redis_url(private_redis))
-    assert admin.exists(store.keys.of(kept.prediction_id)) == 1
+    assert admin.exists(store.keys.of(kept["prediction_id"])) == 1
 
 
 async def test_closing_gives_up_after_the_drain_time_and_says_so(

@@ -2,6 +2,7 @@
 
 import time
 
+import orjson
 import pytest
 import redis
 from pytest_redis.executor import RedisExecutor
@@ -35,7 +36,7 @@ def store_as_in_1_0_0(
     for prediction_id, label in judged.items():
         admin.set(
             f"{DISTRIBUTION}:feedback:{prediction_id}",
-            feedback(label).model_dump_json(),
+            orjson.dumps(feedback(label)),
             ex=ttl or None,
         )
     right = sum(label == "red" for label in judged.values())
@@ -50,7 +51,7 @@ async def test_migrate_store_keeps_predictions_feedback_and_counts(
     admin = redis.Redis.from_url(url)
     batch, (right, wrong, unjudged) = made("red", "red", "red")
     single, [forever] = made("green")
-    judged = {right.prediction_id: "red", wrong.prediction_id: "blue"}
+    judged = {right["prediction_id"]: "red", wrong["prediction_id"]: "blue"}
     store_as_in_1_0_0(admin, batch, HOUR, judged)
     store_as_in_1_0_0(admin, single, 0, {})  # 1.0.0 allowed a TTL of 0: forever
     monkeypatch.setenv("REDIS_URL", url)
@@ -65,16 +66,16 @@ async def test_migrate_store_keeps_predictions_feedback_and_counts(
     assert await store.recent(10) == [
         forever,
         unjudged,
-        wrong.model_copy(update={"feedback": feedback("blue")}),
-        right.model_copy(update={"feedback": feedback("red")}),
+        {**wrong, "feedback": feedback("blue")},
+        {**right, "feedback": feedback("red")},
     ]
     assert await store.feedback_counts() == FeedbackCounts(total=2, correct=1)
     old = [key.decode() for key in admin.scan_iter(match=f"{DISTRIBUTION}:*")]
     assert old == []
-    assert HOUR - 60 < admin.ttl(store.keys.of(right.prediction_id)) <= HOUR
-    assert 0 < admin.ttl(store.keys.of(forever.prediction_id)) <= store.ttl_seconds
+    assert HOUR - 60 < admin.ttl(store.keys.of(right["prediction_id"])) <= HOUR
+    assert 0 < admin.ttl(store.keys.of(forever["prediction_id"])) <= store.ttl_seconds
     # Feedback after the move counts once more, as it would have before.
-    await store.add_feedback(unjudged.prediction_id, feedback("red"))
+    await store.add_feedback(unjudged["prediction_id"], feedback("red"))
     assert await store.feedback_counts() == FeedbackCounts(total=3, correct=2)
     await store.close()
 

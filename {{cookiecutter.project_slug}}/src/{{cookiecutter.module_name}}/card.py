@@ -4,10 +4,9 @@ import shutil
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from .files import atomic_path
-from .model import TrainedModel
+from .model import Parity, TrainedModel, parity_verdict
 
 
 def git_commit() -> str:
@@ -24,22 +23,19 @@ def git_commit() -> str:
     return done.stdout.strip() if done.returncode == 0 else "unknown (no commit yet)"
 
 
-def serving(model: TrainedModel, parity: dict[str, Any] | None) -> str:
+def serving(model: TrainedModel, parity: Parity | None) -> str:
     """Say which runtime will serve the model, and why."""
     if parity is None:
         return f"scikit-learn: no ONNX export ({model.onnx_error or 'not found'})"
-    gap, tolerance = parity["max_abs_difference"], parity["tolerance"]
-    check = f"probabilities differ by {gap:.3g}, tolerance {tolerance:g}"
-    if parity["passed"]:
-        return f"ONNX Runtime ({check})"
-    return f"scikit-learn: the ONNX export fails its check ({check})"
+    runtime = "ONNX Runtime" if parity["passed"] else "scikit-learn"
+    return f"{runtime}: {parity_verdict(parity)}"
 
 
 def write_model_card(
     model: TrainedModel,
     metrics: dict[str, float],
     passed: bool,
-    parity: dict[str, Any] | None,
+    parity: Parity | None,
     path: Path,
 ) -> None:
     lines = [

@@ -112,9 +112,9 @@ def predict(
         field, message = first_problem(error)
         raise ProjectError(f"{field}: {message}") from None
     predictor = Predictor.load(load_settings())
-    [prediction] = predictor.predict([row])
-    result = {"label": prediction.label, "probabilities": prediction.probabilities}
-    typer.echo(json.dumps(result))
+    [label], [probabilities] = predictor.predict([row])
+    answer = {"label": label, "probabilities": probabilities}
+    typer.echo(json.dumps({**answer, "model_version": predictor.version}))
 
 
 @app.command()

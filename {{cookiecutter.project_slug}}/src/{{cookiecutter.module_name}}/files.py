@@ -4,7 +4,7 @@ import hashlib
 import json
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -48,6 +48,6 @@ def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def write_json(data: dict[str, Any], path: Path) -> None:
+def write_json(data: Mapping[str, Any], path: Path) -> None:
     with atomic_path(path) as temporary:
         temporary.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")

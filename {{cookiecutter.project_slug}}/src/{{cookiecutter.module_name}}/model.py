@@ -8,7 +8,7 @@ export needs neither.
 import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypedDict
 
 from .errors import ProjectError
 from .files import atomic_path, digest, require
@@ -16,6 +16,25 @@ from .files import atomic_path, digest, require
 # The ONNX model's input, and the output that holds the class probabilities.
 ONNX_INPUT = "input"
 ONNX_PROBABILITIES = "probabilities"
+
+
+class Parity(TypedDict):
+    """evaluate's check that the ONNX export gives the model's own probabilities
+    (reports/onnx_parity.json): serving uses the export only when it passed."""
+
+    onnx_sha256: str
+    max_abs_difference: float
+    tolerance: float
+    passed: bool
+
+
+def parity_verdict(parity: Parity) -> str:
+    """The check's verdict in words, for the model card, evaluate and the server."""
+    gap, tolerance = parity["max_abs_difference"], parity["tolerance"]
+    measured = f"probabilities differ by up to {gap:.3g}, tolerance {tolerance:g}"
+    if parity["passed"]:
+        return f"the ONNX export matches ({measured})"
+    return f"the ONNX export fails its parity check ({measured})"
 
 
 @dataclass(frozen=True)

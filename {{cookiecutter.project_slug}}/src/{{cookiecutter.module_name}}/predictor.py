@@ -19,17 +19,19 @@ import numpy as np
 from . import dataset, speed
 from .errors import ProjectError
 from .files import digest
-from .model import ONNX_INPUT, ONNX_PROBABILITIES, ServedModel, load, version
+from .model import (
+    ONNX_INPUT,
+    ONNX_PROBABILITIES,
+    Parity,
+    ServedModel,
+    load,
+    parity_verdict,
+    version,
+)
 from .settings import Settings
 from .tracking import registered_model
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Prediction:
-    label: str
-    probabilities: dict[str, float]
 
 
 class Runtime(Protocol):
@@ -166,13 +168,13 @@ class Predictor:
         labels = [self.classes[best] for best in probabilities.argmax(axis=1).tolist()]
         return labels, probabilities
 
-    def predict(self, rows: Sequence[Mapping[str, float]]) -> list[Prediction]:
-        """Predict rows of named features."""
+    def predict(
+        self, rows: Sequence[Mapping[str, float]]
+    ) -> tuple[list[str], list[dict[str, float]]]:
+        """Predict rows of named features: each row's label, and its probability for
+        each class."""
         labels, probabilities = self.answer(self.matrix(rows))
-        by_class = speed.dicts(self.classes, probabilities)
-        return [
-            Prediction(label, row) for label, row in zip(labels, by_class, strict=True)
-        ]
+        return labels, speed.dicts(self.classes, probabilities)
 
 
 def onnx_refusal(settings: Settings) -> str | None:
@@ -182,12 +184,7 @@ def onnx_refusal(settings: Settings) -> str | None:
         return "no ONNX export: run train"
     if not parity_file.is_file():
         return "the ONNX export is not checked yet: run evaluate"
-    parity = json.loads(parity_file.read_text())
+    parity: Parity = json.loads(parity_file.read_text())
     if parity["onnx_sha256"] != digest(settings.onnx_file):
         return "the ONNX export changed since evaluate checked it: run evaluate"
-    if not parity["passed"]:
-        return (
-            "the ONNX export fails its parity check: probabilities differ by up to"
-            f" {parity['max_abs_difference']:.3g}, not under {parity['tolerance']:g}"
-        )
-    return None
+    return None if parity["passed"] else parity_verdict(parity)

@@ -63,23 +63,25 @@ def monitor(settings: Settings, params: Params) -> str:
     training = read_table(settings.train_file, FEATURES)
     values: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     features: dict[str, dict[str, Any]] = {}
-    inputs: list[Mapping[str, object]] = [stored.input for stored in recent]
+    inputs: list[Mapping[str, object]] = [stored["input"] for stored in recent]
     for feature in FEATURES:
         live = np.array([row[feature] for row in inputs], dtype=float)
         values[feature] = (training[feature].to_numpy(dtype=float), live)
         features[feature] = asdict(compare(*values[feature], rules))
-    judged = [stored for stored in recent if stored.feedback is not None]
-    right = sum(
-        stored.feedback.label == stored.label for stored in judged if stored.feedback
-    )
-    times = sorted(stored.created_at for stored in recent)
+    judged = [
+        (feedback["label"], stored["label"])
+        for stored in recent
+        if (feedback := stored["feedback"]) is not None
+    ]
+    right = sum(truth == label for truth, label in judged)
+    times = sorted(stored["created_at"] for stored in recent)
     drifted = [name for name, drift in features.items() if drift["drifted"]]
     report = {
         "project": DISTRIBUTION,
         "created_at": datetime.now(UTC).isoformat(),
         "predictions": len(recent),
         "window": {"first": times[0], "last": times[-1]},
-        "model_versions": sorted({stored.model_version for stored in recent}),
+        "model_versions": sorted({stored["model_version"] for stored in recent}),
         "training_rows": len(training),
         "thresholds": {"p_value": rules.p_value, "min_psi": rules.min_psi},
         "features": features,

@@ -2,7 +2,7 @@
 against it, and write the metrics and the model card."""
 
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 from sklearn.metrics import accuracy_score, f1_score
@@ -11,7 +11,7 @@ from ..card import write_model_card
 from ..dataset import FEATURES, TARGET
 from ..errors import ProjectError
 from ..files import digest, write_json
-from ..model import TrainedModel
+from ..model import Parity, TrainedModel, parity_verdict
 from ..model import load as load_model
 from ..params import EvaluateParams, Params
 from ..predictor import OnnxRuntime
@@ -24,12 +24,12 @@ class Evaluation(NamedTuple):
     model: TrainedModel
     metrics: dict[str, float]
     passed: bool
-    parity: dict[str, Any] | None  # the ONNX export's check; None without an export
+    parity: Parity | None  # None without an export
 
 
 def onnx_parity(
     model: TrainedModel, onnx_file: Path, matrix: np.ndarray, tolerance: float
-) -> dict[str, Any] | None:
+) -> Parity | None:
     """Compare the export's probabilities with the model's on `matrix`."""
     if model.onnx_error is not None or not onnx_file.is_file():
         return None
@@ -80,12 +80,7 @@ def run(settings: Settings, params: Params) -> str:
             f" evaluate.min_accuracy {floor}: the model fails its gate"
             f" (see {settings.model_card_file})"
         )
-    if parity is None:
-        onnx = "no ONNX export"
-    elif parity["passed"]:
-        onnx = "the ONNX export matches"
-    else:
-        onnx = "the ONNX export does NOT match: scikit-learn will serve"
+    onnx = "no ONNX export" if parity is None else parity_verdict(parity)
     return (
         f"accuracy {metrics['accuracy']:.3f}, f1_macro {metrics['f1_macro']:.3f}"
         f" (passes min_accuracy {floor}); {onnx}"

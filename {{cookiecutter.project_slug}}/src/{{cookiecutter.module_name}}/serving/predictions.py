@@ -1,11 +1,11 @@
 """How the API makes predictions: requests that arrive together share the work.
 
 Every request that reaches `make` in the same turn of the event loop goes into one call
-to the model and one write to the store. Under load a model call costs far more than
-the rows in it (ONNX Runtime's fixed cost per call, paid with cold caches between
-requests), and so does a round trip to Redis; alone, a request waits for nothing more
-than the end of the loop's turn. The predictions of one call are stored together, as
-one group (store/groups.py).
+to the model and one write to the store. A model call costs far more than the rows in
+it (ONNX Runtime's fixed cost per call): 32 one-row calls take over 20 times as long as
+one call of 32 rows (benchmarks/pieces.py), and a round trip to Redis is the same
+story. Alone, a request waits for nothing more than the end of the loop's turn. The
+predictions of one call are stored together, as one group (store/groups.py).
 """
 
 import asyncio
@@ -13,23 +13,14 @@ import contextlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from itertools import chain
-from typing import TypedDict
 
 from .. import speed
 from ..dataset import Features
 from ..predictor import Predictor
 from ..store.contract import PredictionStore, StoreUnavailable
 from ..store.groups import PredictionGroup, new_ids
+from ..store.records import Prediction
 from .metrics import Metrics
-
-
-class Answer(TypedDict):
-    """A prediction as the API answers it (PredictionOut)."""
-
-    prediction_id: str
-    label: str
-    probabilities: dict[str, float]
-    model_version: str
 
 
 class Predictions:
@@ -39,17 +30,19 @@ class Predictions:
         self.predictor = predictor
         self.store = store
         self.metrics = metrics
-        self._queue: list[tuple[Sequence[Features], asyncio.Future[list[Answer]]]] = []
+        self._queue: list[
+            tuple[Sequence[Features], asyncio.Future[list[Prediction]]]
+        ] = []
         self._writes: set[asyncio.Task[None]] = set()
 
-    async def make(self, rows: Sequence[Features]) -> list[Answer]:
+    async def make(self, rows: Sequence[Features]) -> list[Prediction]:
         """Predict the rows, store the predictions, and return the answers.
 
         A store outage costs no answer: the store keeps what it could not write, and
         /health counts it.
         """
         loop = asyncio.get_running_loop()
-        answered: asyncio.Future[list[Answer]] = loop.create_future()
+        answered: asyncio.Future[list[Prediction]] = loop.create_future()
         self._queue.append((rows, answered))
         if len(self._queue) == 1:
             loop.call_soon(self._predict_queued)
@@ -72,7 +65,9 @@ class Predictions:
         self._writes.add(write)  # the loop keeps only a weak reference to a task
         write.add_done_callback(self._writes.discard)
 
-    def _predict(self, rows: list[Features]) -> tuple[list[Answer], PredictionGroup]:
+    def _predict(
+        self, rows: list[Features]
+    ) -> tuple[list[Prediction], PredictionGroup]:
         predictor = self.predictor
         inputs = predictor.matrix(rows)
         labels, probabilities = predictor.answer(inputs)
@@ -80,7 +75,7 @@ class Predictions:
         group_id, ids = new_ids(len(rows))
         version = predictor.version
         by_class = speed.dicts(predictor.classes, probabilities)
-        answers: list[Answer] = [
+        answers: list[Prediction] = [
             {
                 "prediction_id": prediction_id,
                 "label": label,
@@ -105,7 +100,7 @@ class Predictions:
     async def _store(
         self,
         group: PredictionGroup,
-        waiting: list[tuple[asyncio.Future[list[Answer]], list[Answer]]],
+        waiting: list[tuple[asyncio.Future[list[Prediction]], list[Prediction]]],
     ) -> None:
         with contextlib.suppress(StoreUnavailable):  # kept by the store
             await self.store.save(group)

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, with_config
 from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
 
 from ..dataset import CLASSES, Features
-from ..store.records import PredictionOut
+from ..store.records import Prediction
 
 # Larger batches get a 422 naming this limit; split them client-side.
 MAX_BATCH_ROWS = 1000
@@ -35,7 +35,7 @@ class FeedbackIn(BaseModel):
 
 
 class BatchOut(BaseModel):
-    predictions: list[PredictionOut]
+    predictions: list[Prediction]
 
 
 class ModelInfo(BaseModel):

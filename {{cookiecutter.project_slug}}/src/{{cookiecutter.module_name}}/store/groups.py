@@ -10,12 +10,13 @@ random: the id leads to the group, and no id in a group can be guessed from anot
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import orjson
 
 from .. import speed
+from ..dataset import Features
 from .records import StoredPrediction
 
 GROUP_ID_LENGTH = 16  # hex digits, the same again for each prediction
@@ -90,13 +91,12 @@ class PredictionGroup:
     def _stored(self, row: int) -> StoredPrediction:
         [probabilities] = speed.dicts(self.classes, self.probabilities[row : row + 1])
         [features] = speed.dicts(self.features, self.inputs[row : row + 1])
-        return StoredPrediction.model_validate(
-            {
-                "prediction_id": self.ids[row],
-                "label": self.labels[row],
-                "probabilities": probabilities,
-                "model_version": self.model_version,
-                "input": features,
-                "created_at": self.created_at,
-            }
-        )
+        return {
+            "prediction_id": self.ids[row],
+            "label": self.labels[row],
+            "probabilities": probabilities,
+            "model_version": self.model_version,
+            "input": cast(Features, features),  # the model's features, as stored
+            "created_at": self.created_at,
+            "feedback": None,
+        }

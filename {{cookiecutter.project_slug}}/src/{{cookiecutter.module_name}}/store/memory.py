@@ -36,7 +36,7 @@ class MemoryStore:
             return None
         stored = group.prediction(prediction_id)
         if stored is not None:
-            stored.feedback = self._feedback.get(prediction_id)
+            stored["feedback"] = self._feedback.get(prediction_id)
         return stored
 
     async def recent(self, limit: int) -> list[StoredPrediction]:
@@ -50,13 +50,14 @@ class MemoryStore:
         if stored is None:
             return None
         total, correct = self._counts.total, self._counts.correct
-        if stored.feedback is not None:  # replaced: the old one no longer counts
+        old = stored["feedback"]
+        if old is not None:  # replaced: the old one no longer counts
             total -= 1
-            correct -= stored.feedback.label == stored.label
+            correct -= old["label"] == stored["label"]
         self._counts = FeedbackCounts(
-            total + 1, correct + (feedback.label == stored.label)
+            total + 1, correct + (feedback["label"] == stored["label"])
         )
-        self._feedback[prediction_id] = stored.feedback = feedback
+        self._feedback[prediction_id] = stored["feedback"] = feedback
         return stored
 
     async def feedback_counts(self) -> FeedbackCounts:

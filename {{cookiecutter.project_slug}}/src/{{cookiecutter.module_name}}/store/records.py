@@ -1,26 +1,43 @@
-"""What the store keeps of a prediction, as the API also returns it."""
+"""A prediction as the API answers it, and as the store keeps it.
 
-from pydantic import BaseModel
+Plain typed dicts, like the data module's Features: FastAPI documents and checks them as
+it would models, and orjson writes them as they are.
+"""
+
+from pydantic import TypeAdapter
+from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
 
 from ..dataset import Features
 
 
-class PredictionOut(BaseModel):
+class Prediction(TypedDict):
+    """A prediction as the API answers it."""
+
     prediction_id: str
     label: str
     probabilities: dict[str, float]
     model_version: str
 
 
-class Feedback(BaseModel):
+class Feedback(TypedDict):
+    """The true label of a prediction, once it is known."""
+
     label: str
     received_at: str
 
 
-class StoredPrediction(PredictionOut):
+class StoredPrediction(Prediction):
     """A prediction as the store keeps it: the answer, its input and time, and the
     true label when feedback has arrived."""
 
     input: Features
     created_at: str
-    feedback: Feedback | None = None
+    feedback: Feedback | None
+
+
+FEEDBACK = TypeAdapter(Feedback)
+
+
+def feedback_from_json(raw: bytes) -> Feedback:
+    """Read back a feedback that the store wrote as JSON."""
+    return FEEDBACK.validate_json(raw)

@@ -21,6 +21,7 @@ import time
 from collections.abc import Awaitable, Iterable
 from typing import Any
 
+import orjson
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
@@ -31,7 +32,7 @@ from ..settings import INDEX_SIZE, THIRTY_DAYS
 from .contract import FeedbackCounts, StoreUnavailable
 from .groups import PredictionGroup
 from .keys import FEEDBACK_FIELD, RECORD, RedisKeys
-from .records import Feedback, StoredPrediction
+from .records import Feedback, StoredPrediction, feedback_from_json
 from .writer import WriteBehind
 
 log = logging.getLogger(__name__)
@@ -181,7 +182,7 @@ class RedisStore:
             return None
         found = PredictionGroup.from_record(record).prediction(prediction_id)
         if found is not None and feedback is not None:
-            found.feedback = Feedback.model_validate_json(feedback)
+            found["feedback"] = feedback_from_json(feedback)
         return found
 
     async def recent(self, limit: int) -> list[StoredPrediction]:
@@ -222,11 +223,11 @@ class RedisStore:
         if found is None:
             return None
         keys = [self.keys.of(prediction_id), self.keys.counts]
-        args = [
+        args: list[bytes | str] = [
             FEEDBACK_FIELD + prediction_id,
-            feedback.model_dump_json(),
-            feedback.label,
-            found.label,
+            orjson.dumps(feedback),
+            feedback["label"],
+            found["label"],
         ]
         try:
             kept = await self._feedback_script(keys=keys, args=args)
@@ -234,7 +235,7 @@ class RedisStore:
             raise StoreUnavailable(f"redis write failed: {error!r}") from error
         if not kept:  # the group expired or was evicted since it was read
             return None
-        found.feedback = feedback
+        found["feedback"] = feedback
         return found
 
     async def delete(self, prediction_id: str) -> bool:
@@ -299,7 +300,7 @@ def with_feedback(fields: dict[bytes, bytes], limit: int) -> list[StoredPredicti
     group = PredictionGroup.from_record(fields[RECORD.encode()])
     predictions = group.predictions(limit)
     for one in predictions:
-        feedback = fields.get(f"{FEEDBACK_FIELD}{one.prediction_id}".encode())
+        feedback = fields.get((FEEDBACK_FIELD + one["prediction_id"]).encode())
         if feedback is not None:
-            one.feedback = Feedback.model_validate_json(feedback)
+            one["feedback"] = feedback_from_json(feedback)
     return predictions
