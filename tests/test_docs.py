@@ -117,6 +117,15 @@ def test_every_shell_block_says_whether_it_runs(page: Path) -> None:
         assert marker, f"{page.name}:{line}: mark the block <!-- run --> or <!-- not run: why -->"
 
 
+def test_the_course_runs_the_default_projects_checks_as_generated() -> None:
+    # test_generated_project.py leaves the default project's `make check` to the course:
+    # chapters 2 and 3 run its parts, in order, on the project as chapter 1 made it.
+    first = [code for page in COURSE[:3] for _, marker, code in blocks(page) if marker == "run"]
+    commands = [line for code in first for line in code.splitlines()]
+    parts = ["make format-check", "make lint", "make typecheck", "make test"]
+    assert list(dict.fromkeys(command for command in commands if command in parts)) == parts
+
+
 @pytest.mark.slow
 def test_the_course_runs_in_order_in_one_project(tmp_path: Path) -> None:
     """Every runnable block of every chapter, in the reader's order, in one shell that

@@ -74,6 +74,9 @@ def test_a_committed_lock_is_installed_as_it_is(installed: BakedProject) -> None
 
 
 def test_make_check_passes_with_no_edit(installed: BakedProject) -> None:
+    if not installed.answers:
+        # test_docs.py checks that the course keeps doing so.
+        pytest.skip("the course test runs each part of the default project's make check")
     output = installed.run("make", "check")
 
     assert "Required test coverage of 90" in output

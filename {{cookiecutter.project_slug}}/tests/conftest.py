@@ -10,7 +10,7 @@ from servers import environment, redis_server, redis_url
 
 from {{ cookiecutter.module_name }} import dataset
 from {{ cookiecutter.module_name }}.params import Params, load_params
-from {{ cookiecutter.module_name }}.pipeline import STEPS
+from {{ cookiecutter.module_name }}.pipeline.runner import run
 from {{ cookiecutter.module_name }}.settings import Settings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -59,11 +59,11 @@ def params(settings: Settings) -> Params:
 
 @pytest.fixture(scope="session")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """Settings of a pipeline that has run once, shared by the serving tests."""
+    """Settings of a pipeline that has run once, up to date, shared by the tests that
+    only read a trained model's files."""
     settings = folder_settings(tmp_path_factory.mktemp("trained"))
-    params = load_params(settings.params_file)
-    for step in STEPS:
-        step.run(settings, params)
+    for _ in run(settings, load_params(settings.params_file)):
+        pass
     return settings
 
 
@@ -73,6 +73,15 @@ def isolated_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Setting
     for name, value in environment(settings).items():
         monkeypatch.setenv(name, value)
     return settings
+
+
+@pytest.fixture
+def trained_env(trained: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """Point the environment at the session's trained pipeline, for a test that only
+    reads it (training once per session keeps a slow estimator's cost to once)."""
+    for name, value in environment(trained).items():
+        monkeypatch.setenv(name, value)
+    return trained
 
 
 @pytest.fixture(scope="session")

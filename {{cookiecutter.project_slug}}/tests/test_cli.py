@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from {{ cookiecutter.module_name }} import ENV_PREFIX, cli, dataset
 from {{ cookiecutter.module_name }}.cli import app
 from {{ cookiecutter.module_name }}.dataset import CLASSES, EXAMPLE, FEATURES
+from {{ cookiecutter.module_name }}.model import version
 from {{ cookiecutter.module_name }}.params import load_params
 from {{ cookiecutter.module_name }}.settings import Settings
 
@@ -73,16 +74,15 @@ def test_steps_run_one_by_one(runner: CliRunner, isolated_env: Settings) -> None
 
 
 def test_predict_prints_the_label_and_probabilities(
-    runner: CliRunner, isolated_env: Settings
+    runner: CliRunner, trained_env: Settings
 ) -> None:
-    assert runner.invoke(app, ["pipeline"]).exit_code == 0
-
     result = runner.invoke(app, ["predict", *ARGUMENTS])
 
     assert result.exit_code == 0, result.output
     prediction = json.loads(result.output)
     assert prediction["label"] in CLASSES
     assert set(prediction["probabilities"]) == set(CLASSES)
+    assert prediction["model_version"] == version(trained_env.model_file)
 
 
 @pytest.mark.parametrize(
@@ -95,10 +95,8 @@ def test_predict_prints_the_label_and_probabilities(
     ],
 )
 def test_predict_rejects_bad_features(
-    runner: CliRunner, isolated_env: Settings, arguments: list[str], message: str
+    runner: CliRunner, trained_env: Settings, arguments: list[str], message: str
 ) -> None:
-    assert runner.invoke(app, ["pipeline"]).exit_code == 0
-
     result = runner.invoke(app, ["predict", *arguments])
 
     assert result.exit_code == 1
@@ -150,9 +148,8 @@ def test_python_dash_m_runs_the_same_command(
 
 
 def test_serve_runs_uvicorn_with_the_settings(
-    runner: CliRunner, isolated_env: Settings, monkeypatch: pytest.MonkeyPatch
+    runner: CliRunner, trained_env: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert runner.invoke(app, ["pipeline"]).exit_code == 0
     calls: list[dict[str, Any]] = []
     monkeypatch.setattr(
         uvicorn,
