@@ -33,6 +33,7 @@ from {{ cookiecutter.module_name }}.settings import load_settings
 
 ROUNDS = int(os.environ.get("BENCHMARK_ROUNDS", "5"))
 REPEAT = 20  # calls per timing: one call is too short to time alone
+DEFAULT_GC = gc.get_threshold()
 
 Piece = tuple[str, Callable[[], object], Callable[[], object]]
 
@@ -78,6 +79,16 @@ def pieces(predictor: Predictor) -> list[Piece]:
         in_flight.append((rows, answered))
         return orjson.dumps(answered)
 
+    def with_default_gc() -> object:
+        gc.unfreeze()
+        gc.set_threshold(*DEFAULT_GC)
+        return batch_as_served()
+
+    def with_tuned_gc() -> object:  # as serving/app.py does at start-up
+        gc.freeze()
+        gc.set_threshold(50_000, *DEFAULT_GC[1:])
+        return batch_as_served()
+
     def one_call_per_row() -> object:
         return [predictor.answer(matrix[row : row + 1]) for row in range(32)]
 
@@ -115,31 +126,22 @@ def pieces(predictor: Predictor) -> list[Piece]:
             lambda: speed.random_ids("g", MAX_BATCH_ROWS, size),
         ),
         (
-            "garbage collection: frozen start-up, every 50,000 (app.py)",
-            batch_as_served,
-            batch_as_served,
+            "GC: start-up frozen, every 50,000 objects (app.py)",
+            with_default_gc,
+            with_tuned_gc,
         ),
     ]
 
 
 def main() -> None:
     predictor = Predictor.load(load_settings())
-    default_threshold = gc.get_threshold()
     print(f"{MAX_BATCH_ROWS}-row batch, median of {ROUNDS} alternating runs, µs:")
     print(f"{'piece':58} {'plain':>8} {'kept':>8} {'ratio':>6}")
     for name, plain, kept in pieces(predictor):
-        tuned = name.startswith("garbage collection")
         times: dict[str, list[float]] = {"plain": [], "kept": []}
         for _ in range(ROUNDS):
             for label, call in (("plain", plain), ("kept", kept)):
-                if tuned and label == "kept":  # as the server does at start-up
-                    gc.freeze()
-                    gc.set_threshold(50_000, *default_threshold[1:])
-                elif tuned:
-                    gc.unfreeze()
-                    gc.set_threshold(*default_threshold)
                 times[label].append(per_call_us(call))
-        gc.set_threshold(*default_threshold)
         before, after = (statistics.median(times[key]) for key in ("plain", "kept"))
         print(f"{name:58} {before:8.0f} {after:8.0f} {before / after:5.1f}x")
 

@@ -113,8 +113,12 @@ def predict(
         raise ProjectError(f"{field}: {message}") from None
     predictor = Predictor.load(load_settings())
     [label], [probabilities] = predictor.predict([row])
-    answer = {"label": label, "probabilities": probabilities}
-    typer.echo(json.dumps({**answer, "model_version": predictor.version}))
+    answer = {
+        "label": label,
+        "probabilities": probabilities,
+        "model_version": predictor.version,
+    }
+    typer.echo(json.dumps(answer))
 
 
 @app.command()

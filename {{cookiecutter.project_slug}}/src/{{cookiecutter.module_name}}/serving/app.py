@@ -75,8 +75,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # A batch request makes thousands of short-lived objects: collected every 700 new
     # objects (Python's default), those still in use are walked and promoted again and
     # again (about 4 collections per 1000-row batch); every 50,000, they are gone first.
-    # Both together: 1.33 times the batch rows/s through `serve`, and about half the p99
-    # latency (`make benchmark`, 4 batches in flight; benchmarks/pieces.py shows 1.2).
+    # Both: 1.1-1.2 times as fast with 4 batches in flight (benchmarks/pieces.py).
     gc.set_threshold(50_000, *gc.get_threshold()[1:])
     yield
     await app.state.store.close()

@@ -3,9 +3,9 @@
 Every request that reaches `make` in the same turn of the event loop goes into one call
 to the model and one write to the store. A model call costs far more than the rows in
 it (ONNX Runtime's fixed cost per call): 32 one-row calls take over 20 times as long as
-one call of 32 rows (benchmarks/pieces.py), and a round trip to Redis is the same
-story. Alone, a request waits for nothing more than the end of the loop's turn. The
-predictions of one call are stored together, as one group (store/groups.py).
+one call of 32 rows (benchmarks/pieces.py). Alone, a request waits for nothing more
+than the end of the loop's turn. The predictions of one call are stored together, as
+one group in one write (store/groups.py).
 """
 
 import asyncio
