@@ -51,7 +51,7 @@ QUESTION = re.compile(r'^\?\?\? question "[^"]+\?"\n\n(    \S.*\n)+', re.MULTILI
 FIRST_SHAPE = {
     name
     for name in (
-        "generate code-quality tests pre-commit ci pipeline mlflow airflow serving"
+        "generate code-quality tests pre-commit ci pipeline airflow serving"
         " containers load speed production self-evaluation"
     ).split()
 }

@@ -59,9 +59,11 @@ def test_a_model_under_the_accuracy_floor_fails_the_pipeline(
     # Evaluate is not recorded as done: a rerun checks the gate again.
     assert failed.exit_code == again.exit_code == 1
     last = [result.stderr.strip().splitlines()[-1] for result in (failed, again)]
-    assert last[0] == last[1] and last[0].startswith("error: evaluate: accuracy")
-    assert "below evaluate.min_accuracy 1.0: the model fails its gate" in last[0]
-    assert isolated_env.model_card_file.is_file()
+    assert last[0] == last[1]
+    assert last[0].startswith("error: evaluate: the challenger fails its gate: ")
+    assert "is below evaluate.min_accuracy 1.0" in last[0]
+    decision = json.loads(isolated_env.promotion_file.read_text())
+    assert decision["promoted"] is False
 
 
 def test_steps_run_one_by_one(runner: CliRunner, isolated_env: Settings) -> None:

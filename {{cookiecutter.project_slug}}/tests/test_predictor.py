@@ -16,7 +16,7 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from {{ cookiecutter.module_name }}.dataset import CLASSES, FEATURES, TARGET
 from {{ cookiecutter.module_name }}.errors import ProjectError
 from {{ cookiecutter.module_name }}.model import load, parity_verdict
-from {{ cookiecutter.module_name }}.params import EvaluateParams, Params
+from {{ cookiecutter.module_name }}.params import Params
 from {{ cookiecutter.module_name }}.pipeline.evaluate import evaluate
 from {{ cookiecutter.module_name }}.predictor import (
     EstimatorRuntime,
@@ -69,10 +69,11 @@ def test_onnx_and_scikit_learn_give_the_same_answers(trained: Settings) -> None:
 
 
 def test_a_failed_parity_check_keeps_the_export_from_serving(
-    pipeline: Settings,
+    pipeline: Settings, params: Params
 ) -> None:
     # With a tolerance of 0, no difference is small enough, however small.
-    evaluation = evaluate(pipeline, EvaluateParams(onnx_tolerance=0))
+    exact = params.evaluate.model_copy(update={"onnx_tolerance": 0})
+    evaluation = evaluate(pipeline, params.model_copy(update={"evaluate": exact}))
 
     predictor = Predictor.load(pipeline)
 
@@ -111,9 +112,9 @@ def test_an_export_that_was_not_checked_does_not_serve(
 
 
 def test_an_estimator_onnx_cannot_convert_is_served_by_scikit_learn(
-    pipeline: Settings,
+    pipeline: Settings, params: Params
 ) -> None:
-    model = load(pipeline.model_file)
+    model = load(pipeline.candidate_file)
     # skl2onnx converts a FunctionTransformer only when it does nothing.
     custom = make_pipeline(
         FunctionTransformer(np.negative), StandardScaler(), LogisticRegression()
@@ -122,10 +123,12 @@ def test_an_estimator_onnx_cannot_convert_is_served_by_scikit_learn(
     custom.fit(frame[list(FEATURES)].to_numpy(), frame[TARGET])
     classes = tuple(str(label) for label in custom.classes_)
     exported = replace(model, estimator=custom, classes=classes)
-    exported = exported.export_onnx(pipeline.onnx_file)
-    exported.save(pipeline.model_file)
-    # No accuracy floor: this test is about the export, not the model.
-    evaluate(pipeline, EvaluateParams(min_accuracy=0))
+    exported = exported.export_onnx(pipeline.candidate_onnx_file)
+    exported.save(pipeline.candidate_file)
+    # No accuracy floor, no champion to beat: this test is about the export.
+    pipeline.model_file.unlink()
+    anything = params.evaluate.model_copy(update={"min_accuracy": 0})
+    evaluate(pipeline, params.model_copy(update={"evaluate": anything}))
 
     predictor = Predictor.load(pipeline)
 

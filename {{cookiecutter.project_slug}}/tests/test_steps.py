@@ -50,9 +50,9 @@ def prepared(ingested: Settings, params: Params) -> Settings:
 
 @pytest.fixture
 def fitted(prepared: Settings, params: Params) -> Settings:
-    """Settings whose model file holds a freshly trained model, with its export."""
+    """Settings whose challenger is a freshly trained model, with its export."""
     model = train(prepared.train_file, params.train, params.seed)
-    model.export_onnx(prepared.onnx_file).save(prepared.model_file)
+    model.export_onnx(prepared.candidate_onnx_file).save(prepared.candidate_file)
     return prepared
 
 
@@ -175,12 +175,12 @@ def test_prepare_names_the_missing_column(settings: Settings, tmp_path: Path) ->
 def test_train_saves_a_model_that_knows_its_features_and_classes(
     fitted: Settings, params: Params
 ) -> None:
-    model = load(fitted.model_file)
+    model = load(fitted.candidate_file)
 
     assert model.features == FEATURES
     assert set(model.classes) == set(CLASSES)
     assert model.params["seed"] == params.seed
-    assert len(version(fitted.model_file)) == 12
+    assert len(version(fitted.candidate_file)) == 12
 
 
 def test_load_refuses_a_file_that_is_not_a_model(tmp_path: Path) -> None:
@@ -194,7 +194,7 @@ def test_load_refuses_a_file_that_is_not_a_model(tmp_path: Path) -> None:
 def test_evaluate_scores_the_model_on_the_test_set(
     fitted: Settings, params: Params
 ) -> None:
-    evaluation = evaluate(fitted, params.evaluate)
+    evaluation = evaluate(fitted, params)
     metrics = evaluation.metrics
 
     assert json.loads(fitted.metrics_file.read_text()) == metrics
@@ -210,11 +210,13 @@ def test_evaluate_scores_the_model_on_the_test_set(
     assert f"- estimator: {chosen.pop('kind')}" in text
     assert all(f"- {name}: {value}" in text for name, value in chosen.items())
     assert "git commit" in text
-    assert evaluation.passed is True
-    assert "- Passes evaluation (min_accuracy): yes" in text
+    assert evaluation.decision["promoted"] is True
+    assert f"- Decision: {evaluation.decision['reason']}" in text
 
 
-def test_a_model_below_the_accuracy_floor_fails_evaluation(fitted: Settings) -> None:
+def test_a_model_below_the_accuracy_floor_fails_evaluation(
+    fitted: Settings, params: Params
+) -> None:
     # Every test label moved to the next class: the model cannot score them all.
     test_set = pd.read_csv(fitted.test_file)
     labels = test_set[TARGET].astype(str)
@@ -222,13 +224,14 @@ def test_a_model_below_the_accuracy_floor_fails_evaluation(fitted: Settings) -> 
     test_set[TARGET] = labels.map(shift)
     test_set.to_csv(fitted.test_file, index=False)
 
-    evaluation = evaluate(fitted, EvaluateParams(min_accuracy=1.0))
+    strict = params.model_copy(update={"evaluate": EvaluateParams(min_accuracy=1.0)})
+    evaluation = evaluate(fitted, strict)
 
-    assert evaluation.passed is False
-    card = fitted.model_card_file.read_text()
-    assert "- Passes evaluation (min_accuracy): no" in card
+    decision = json.loads(fitted.promotion_file.read_text())
+    assert decision == evaluation.decision and decision["promoted"] is False
+    assert "is below evaluate.min_accuracy 1.0" in decision["reason"]
 
 
 def test_a_step_without_its_input_says_what_to_run(settings: Settings) -> None:
     with pytest.raises(ProjectError, match="does not exist: run the earlier"):
-        evaluate(settings, EvaluateParams())
+        evaluate(settings, Params())

@@ -1,7 +1,9 @@
 """MLflow tracking, against a real MLflow store in a temporary folder."""
 
+import json
 from dataclasses import replace
 from pathlib import Path
+from uuid import uuid4
 
 import mlflow
 import pandas as pd
@@ -10,8 +12,12 @@ from derived import unlearnable_frame
 from fastapi.testclient import TestClient
 from mlflow import MlflowClient
 from sklearn.ensemble import RandomForestClassifier
+from sklearn.neighbors import KNeighborsClassifier
+from skops.io import dumps, get_untrusted_types
+from typer.testing import CliRunner
 
-from {{ cookiecutter.module_name }} import ENV_PREFIX, dataset
+from {{ cookiecutter.module_name }} import ENV_PREFIX, dataset, tracking
+from {{ cookiecutter.module_name }}.cli import app
 from {{ cookiecutter.module_name }}.dataset import (
     CLASSES,
     EXAMPLE,
@@ -26,8 +32,12 @@ from {{ cookiecutter.module_name }}.serving.app import create_app
 from {{ cookiecutter.module_name }}.settings import Settings
 from {{ cookiecutter.module_name }}.tracking import (
     CHAMPION,
+    FEATURES_TAG,
     REGISTERED_MODEL,
+    TRUSTED_TYPES,
+    load_version,
     log_training,
+    registered_model,
 )
 
 
@@ -64,8 +74,10 @@ def test_a_forest_is_logged_and_loads_back(settings: Settings, params: Params) -
         replace(model, estimator=forest), settings, settings.onnx_file
     )
 
-    loaded = mlflow.sklearn.load_model(f"runs:/{logged.run_id}/model")
-    assert list(loaded.predict(features)) == list(forest.predict(features))
+    [registered] = MlflowClient().search_model_versions(f"run_id = '{logged.run_id}'")
+    loaded = load_version(MlflowClient(), REGISTERED_MODEL, registered.version)
+    predicted = loaded.estimator.predict(features)
+    assert list(predicted) == list(forest.predict(features))
 
 
 def test_a_model_that_passes_becomes_the_champion(
@@ -127,3 +139,72 @@ def test_a_bad_model_uri_stops_start_up_in_one_line(settings: Settings) -> None:
 
     with pytest.raises(ProjectError, match=unknown), TestClient(app):
         pass
+
+
+def test_a_model_declaring_a_type_the_project_does_not_trust_is_refused(
+    settings: Settings, params: Params, tmp_path: Path
+) -> None:
+    run_pipeline(settings, params)
+    frame = pd.read_csv(settings.train_file)
+    neighbours = KNeighborsClassifier().fit(frame[list(FEATURES)], frame[TARGET])
+    # Its artifact declares its own types trusted: MLflow's loader would trust them.
+    declared = get_untrusted_types(data=dumps(neighbours))
+    with mlflow.start_run() as run:
+        mlflow.set_tag(FEATURES_TAG, ",".join(FEATURES))
+        mlflow.sklearn.log_model(
+            neighbours,
+            name="model",
+            registered_model_name=REGISTERED_MODEL,
+            skops_trusted_types=declared,
+        )
+    [version] = MlflowClient().search_model_versions(f"run_id = '{run.info.run_id}'")
+    remote = settings.model_copy(
+        update={"model_uri": f"models:/{REGISTERED_MODEL}/{version.version}"}
+    )
+
+    with pytest.raises(ProjectError) as refused:
+        registered_model(remote)
+
+    [line] = str(refused.value).splitlines()
+    assert "holds types that tracking.TRUSTED_TYPES does not list" in line
+    assert all(name in line for name in set(declared) - set(TRUSTED_TYPES))
+
+
+def test_rollback_serves_the_champion_before_and_the_gate_leaves_it(
+    isolated_env: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tracking, "REGISTERED_MODEL", f"test-{uuid4().hex[:8]}")
+    name = tracking.REGISTERED_MODEL
+    client, cli = MlflowClient(), CliRunner()
+    assert cli.invoke(app, ["pipeline"]).exit_code == 0
+    assert cli.invoke(app, ["pipeline", "--from", "train"]).exit_code == 0
+    first, second = sorted(
+        (str(v.version), str(v.run_id))
+        for v in client.search_model_versions(f"name = '{name}'")
+    )  # two versions: below 10, their numbers sort as strings
+    assert str(client.get_model_version_by_alias(name, CHAMPION).version) == second[0]
+
+    rolled = cli.invoke(app, ["rollback"])
+
+    assert rolled.exit_code == 0, rolled.output
+    assert rolled.stdout.strip() == (
+        f"champion: {name}/{second[0]} -> {name}/{first[0]}"
+    )
+    champion = client.get_model_version_by_alias(name, CHAMPION)
+    assert str(champion.version) == first[0]
+    assert champion.tags["champion.moved_with"] == "rollback"
+    assert champion.tags["champion.moved_from"] == second[0]
+    assert "@" in champion.tags["champion.moved_by"]
+    assert load(isolated_env.model_file).run_id == first[1]
+    # The same challenger, evaluated again, does not take the alias back.
+    again = cli.invoke(app, ["pipeline", "--from", "evaluate"])
+    assert again.exit_code == 0, again.output
+    assert str(client.get_model_version_by_alias(name, CHAMPION).version) == first[0]
+    assert (
+        "was rolled back"
+        in json.loads(isolated_env.promotion_file.read_text())["reason"]
+    )
+    # With no earlier champion left, rollback says so in one line.
+    refused = cli.invoke(app, ["rollback"])
+    assert refused.exit_code == 1
+    assert refused.stderr.strip() == f"error: rollback: {name} had no earlier champion"

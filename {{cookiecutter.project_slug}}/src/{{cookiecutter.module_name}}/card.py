@@ -7,6 +7,7 @@ from pathlib import Path
 
 from .files import atomic_path
 from .model import Parity, TrainedModel, parity_verdict
+from .promotion import Decision
 
 
 def git_commit() -> str:
@@ -34,12 +35,13 @@ def serving(model: TrainedModel, parity: Parity | None) -> str:
 def write_model_card(
     model: TrainedModel,
     metrics: dict[str, float],
-    passed: bool,
     parity: Parity | None,
+    decision: Decision,
     path: Path,
 ) -> None:
+    """Describe the model that serves, and the last decision about who serves."""
     lines = [
-        "# Model card",
+        "# Model card: the model that serves",
         "",
         f"- Written: {datetime.now(UTC).isoformat(timespec='seconds')}",
         f"- Trained: {model.trained_at}",
@@ -58,8 +60,10 @@ def write_model_card(
         "## Metrics",
         "",
         *[f"- {name}: {value}" for name, value in sorted(metrics.items())],
-        f"- Passes evaluation (min_accuracy): {'yes' if passed else 'no'}",
         "",
+        "## Promotion",
+        "",
+        f"- Decision: {decision['reason']}",
         "## Serving",
         "",
         f"- Runtime: {serving(model, parity)}",

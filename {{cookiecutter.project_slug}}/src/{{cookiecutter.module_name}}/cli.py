@@ -133,6 +133,39 @@ def monitor() -> None:
     typer.echo(write_report(settings, load_params(settings.params_file)))
 
 
+@app.command()
+@one_line_errors
+def promote(
+    version: Annotated[
+        str,
+        typer.Argument(
+            help="A registered version's number, or without a registry the new"
+            " model's version (reports/promotion.json)",
+            show_default=False,
+        ),
+    ],
+) -> None:
+    """Serve this model version, whatever evaluate's gate decided."""
+    from .params import load_params
+    from .pipeline.evaluate import promote as serve_version
+    from .settings import load_settings
+
+    settings = load_settings()
+    typer.echo(serve_version(settings, load_params(settings.params_file), version))
+
+
+@app.command()
+@one_line_errors
+def rollback() -> None:
+    """Serve the champion before the current one again."""
+    from .params import load_params
+    from .pipeline.evaluate import rollback as serve_previous
+    from .settings import load_settings
+
+    settings = load_settings()
+    typer.echo(serve_previous(settings, load_params(settings.params_file)))
+
+
 @app.command("migrate-store")
 @one_line_errors
 def migrate_store() -> None:

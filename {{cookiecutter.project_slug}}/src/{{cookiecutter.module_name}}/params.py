@@ -42,11 +42,16 @@ class TrainParams(_Section):
 
 
 class EvaluateParams(_Section):
-    # A model below this test accuracy fails evaluation: it is reported as failing and
-    # is not promoted (with experiment tracking, not made the registry's champion).
+    # A model below this test accuracy fails evaluation, and does not serve.
     min_accuracy: float = Field(default=0.9, ge=0, le=1)
     # The ONNX export serves only if its probabilities differ from the model's by less.
     onnx_tolerance: float = Field(default=1e-6, ge=0)
+
+
+class PromoteParams(_Section):
+    # A challenger serves when its test accuracy is at least the champion's minus
+    # this (0: a tie promotes; 0.01 accepts a point less, for a fresher model).
+    max_regression: float = Field(default=0.0, ge=0, le=1)
 
 
 class MonitorParams(_Section):
@@ -67,6 +72,7 @@ class Params(_Section):
     prepare: PrepareParams = PrepareParams()
     train: TrainParams = TrainParams()
     evaluate: EvaluateParams = EvaluateParams()
+    promote: PromoteParams = PromoteParams()
     monitor: MonitorParams = MonitorParams()
 
 

@@ -128,7 +128,17 @@ class Settings(TrackingSettings):
         return self.data_dir / "processed" / "test.csv"
 
     @property
+    def candidate_file(self) -> Path:
+        """The model train wrote last (the challenger), before evaluate's gate."""
+        return self.models_dir / "candidate.joblib"
+
+    @property
+    def candidate_onnx_file(self) -> Path:
+        return self.models_dir / "candidate.onnx"
+
+    @property
     def model_file(self) -> Path:
+        """The model that serves (the champion)."""
         return self.models_dir / "model.joblib"
 
     @property
@@ -146,6 +156,10 @@ class Settings(TrackingSettings):
     @property
     def onnx_parity_file(self) -> Path:
         return self.reports_dir / "onnx_parity.json"
+
+    @property
+    def promotion_file(self) -> Path:
+        return self.reports_dir / "promotion.json"
 
     @property
     def monitoring_file(self) -> Path:

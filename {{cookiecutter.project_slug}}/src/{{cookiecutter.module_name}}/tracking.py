@@ -8,7 +8,9 @@ MLflow takes seconds to import, so only the functions that use it import it: the
 command line's help, an up-to-date pipeline and serving from the model file never do.
 """
 
+import getpass
 import os
+import socket
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,15 +23,30 @@ from . import DISTRIBUTION, ENV_PREFIX, dataset
 from .errors import ProjectError
 
 if TYPE_CHECKING:
-    from .model import ServedModel, TrainedModel
+    from mlflow import MlflowClient
 
-# Before MLflow is imported: no usage data leaves the machine unless a user opts in.
+    from .model import ServedModel, TrainedModel
+    from .promotion import Decision
+
+# Before MLflow is imported: no usage data leaves the machine unless a user opts in,
+# and MLflow's own loaders refuse pickles and the types a model's artifact declares
+# (this module loads models itself: load_version).
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+os.environ.setdefault("MLFLOW_ALLOW_PICKLE_DESERIALIZATION", "false")
 
 # The packages this module imports when it tracks: start-up never loads them.
 IMPORTS = ("mlflow",)
 CHAMPION = "champion"
 FEATURES_TAG = "features"
+# The versions that held the champion alias, oldest first: `rollback` reads it.
+HISTORY_TAG = "champion_history"
+# On a version that `rollback` took the alias from: the gate does not promote it again.
+ROLLED_BACK_TAG = "rolled_back"
+# Types that a registered model may hold beyond those skops trusts itself: those of the
+# estimators train.py builds (a forest's trees). A model is loaded with this list, never
+# with the one its own artifact declares, so whoever writes to the registry cannot make
+# the server run other code. Add the types of an estimator of your own here.
+TRUSTED_TYPES = ["sklearn.tree._tree.Tree"]
 # One registered model per data set: another data set does not become a version of
 # this one (nor its champion).
 REGISTERED_MODEL = f"{DISTRIBUTION}-{dataset.NAME}"
@@ -47,8 +64,7 @@ class TrackingSettings(BaseSettings):
     )
     mlflow_artifacts_dir: Path = Path("mlartifacts")
     # Serve this registered model (models:/NAME@ALIAS or models:/NAME/VERSION) instead
-    # of the pipeline's file. Registered models are pickles: loading one runs code, so
-    # point this only at a tracking server whose writers you trust.
+    # of the pipeline's file. It is loaded with skops, trusting only TRUSTED_TYPES.
     model_uri: str | None = None
 
 
@@ -74,6 +90,12 @@ def log_training(
     from mlflow.models import infer_signature
     from skops.io import dumps, get_untrusted_types
 
+    untrusted = set(get_untrusted_types(data=dumps(model.estimator))) - {*TRUSTED_TYPES}
+    if untrusted:
+        raise ProjectError(
+            f"train: the model holds types that tracking.TRUSTED_TYPES does not list:"
+            f" {', '.join(sorted(untrusted))} (add them if you trust them)"
+        )
     connect(settings)
     example = np.ones((1, len(model.features)))
     signature = infer_signature(example, model.estimator.predict_proba(example))
@@ -89,34 +111,183 @@ def log_training(
             # Stated, not inferred: inference inspects the whole environment (slow).
             pip_requirements=[f"scikit-learn=={sklearn.__version__}"],
             registered_model_name=REGISTERED_MODEL,
-            # MLflow saves with skops, which refuses types it cannot vouch for (the
-            # trees of a forest, for one). This model was trained here, just now: its
-            # own types are trusted, and only those.
-            skops_trusted_types=get_untrusted_types(data=dumps(model.estimator)),
+            skops_trusted_types=TRUSTED_TYPES,
         )
         if model.onnx_error is None:
             mlflow.log_artifact(str(onnx_file), artifact_path="onnx")
     return replace(model, run_id=run.info.run_id)
 
 
+def registered_version(model: "TrainedModel", settings: TrackingSettings) -> str | None:
+    """Return NAME/N, the registered version of a model this project trained."""
+    if model.run_id is None:
+        return None
+    import mlflow
+
+    connect(settings)
+    found = mlflow.MlflowClient().search_model_versions(f"run_id = '{model.run_id}'")
+    return f"{found[0].name}/{found[0].version}" if found else None
+
+
 def log_evaluation(
     model: "TrainedModel",
     metrics: dict[str, float],
-    passed: bool,
-    card_file: Path,
+    decision: "Decision",
+    files: list[Path],
     settings: TrackingSettings,
 ) -> None:
-    """Log metrics and the model card in the training run; crown it if it passed."""
+    """Log the challenger's metrics, the decision and `files` in its training run;
+    move the champion alias to it when it was promoted."""
     import mlflow
 
     connect(settings)
     with mlflow.start_run(run_id=model.run_id):
         mlflow.log_metrics(metrics)
-        mlflow.log_artifact(str(card_file))
-    if passed:
-        client = mlflow.MlflowClient()
-        [version] = client.search_model_versions(f"run_id = '{model.run_id}'")
-        client.set_registered_model_alias(REGISTERED_MODEL, CHAMPION, version.version)
+        mlflow.set_tags(
+            {
+                "promotion.promoted": str(decision["promoted"]).lower(),
+                "promotion.reason": decision["reason"],
+                "promotion.champion": str(decision["champion"]),
+                "promotion.champion_accuracy": str(decision["champion_accuracy"]),
+            }
+        )
+        for path in files:
+            mlflow.log_artifact(str(path))
+    if decision["promoted"] and decision["champion"] != decision["challenger"]:
+        number = decision["challenger"].rpartition("/")[2]
+        move_champion(mlflow.MlflowClient(), number, "evaluate (the gate)")
+
+
+def champion(
+    settings: TrackingSettings, model_file: Path
+) -> "tuple[str, TrainedModel] | None":
+    """Return the registry's champion as NAME/N and its model; None if it has none.
+
+    The registry, not `model_file`, decides: the registered model is this data set's
+    (a model of another data set in `model_file` is not a champion to beat), and it
+    may be shared with a team.
+    """
+    import mlflow
+
+    connect(settings)
+    client = mlflow.MlflowClient()
+    try:
+        found = client.get_model_version_by_alias(REGISTERED_MODEL, CHAMPION)
+    except mlflow.MlflowException:
+        return None
+    model = load_version(client, REGISTERED_MODEL, found.version)
+    return f"{REGISTERED_MODEL}/{found.version}", model
+
+
+def was_rolled_back(version: str, settings: TrackingSettings) -> bool:
+    """Whether `rollback` took the alias from this version (NAME/N)."""
+    import mlflow
+
+    connect(settings)
+    name, _, number = version.rpartition("/")
+    found = mlflow.MlflowClient().get_model_version(name, number)
+    return ROLLED_BACK_TAG in found.tags
+
+
+def load_version(client: "MlflowClient", name: str, number: str) -> "TrainedModel":
+    """Load version `number` of registered model `name` with skops, trusting only
+    TRUSTED_TYPES; raise ProjectError when it is not a skops model or holds others."""
+    from mlflow.artifacts import download_artifacts
+    from mlflow.models import Model
+    from skops.io import get_untrusted_types, load
+
+    from .model import TrainedModel
+
+    found = client.get_model_version(name, number)
+    folder = Path(download_artifacts(f"models:/{name}/{number}"))
+    flavor = Model.load(folder).flavors.get("sklearn", {})
+    version = f"{name}/{number}"
+    if flavor.get("serialization_format") != "skops":
+        raise ProjectError(f"{version} is not saved with skops: it is not loaded")
+    path = folder / flavor["pickled_model"]
+    untrusted = set(get_untrusted_types(file=path)) - {*TRUSTED_TYPES}
+    if untrusted:
+        raise ProjectError(
+            f"{version} holds types that tracking.TRUSTED_TYPES does not list:"
+            f" {', '.join(sorted(untrusted))}: it is not loaded"
+        )
+    estimator = load(path, trusted=TRUSTED_TYPES)
+    run = client.get_run(str(found.run_id))
+    return TrainedModel(
+        estimator=estimator,
+        features=tuple(run.data.tags[FEATURES_TAG].split(",")),
+        classes=tuple(str(label) for label in estimator.classes_),
+        trained_at=datetime.fromtimestamp(run.info.start_time / 1000, UTC).isoformat(),
+        params=dict(run.data.params),
+        run_id=run.info.run_id,
+    )
+
+
+def move_champion(client: "MlflowClient", number: str, how: str) -> str:
+    """Give the alias to version `number`; record who moved it, how and from where on
+    that version. Return the line `promote` and `rollback` print."""
+    import mlflow
+
+    try:
+        before = client.get_model_version_by_alias(REGISTERED_MODEL, CHAMPION).version
+    except mlflow.MlflowException:  # no champion yet
+        before = None
+    client.set_registered_model_alias(REGISTERED_MODEL, CHAMPION, number)
+    record = {
+        "champion.moved_by": f"{getpass.getuser()}@{socket.gethostname()}",
+        "champion.moved_with": how,
+        "champion.moved_from": str(before),
+        "champion.moved_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    for key, value in record.items():
+        client.set_model_version_tag(REGISTERED_MODEL, number, key, value)
+    tags = client.get_model_version(REGISTERED_MODEL, number).tags
+    if how == "promote" and ROLLED_BACK_TAG in tags:  # on purpose: the gate may again
+        client.delete_model_version_tag(REGISTERED_MODEL, number, ROLLED_BACK_TAG)
+    history = registry_history(client)
+    if how != "rollback" and history[-1:] != [number]:
+        history.append(number)
+    client.set_registered_model_tag(REGISTERED_MODEL, HISTORY_TAG, ",".join(history))
+    return f"champion: {REGISTERED_MODEL}/{before} -> {REGISTERED_MODEL}/{number}"
+
+
+def registry_history(client: "MlflowClient") -> list[str]:
+    tags = client.get_registered_model(REGISTERED_MODEL).tags
+    return [number for number in tags.get(HISTORY_TAG, "").split(",") if number]
+
+
+def promote(
+    number: str, settings: TrackingSettings
+) -> "tuple[str, TrainedModel] | None":
+    """Make version `number` the champion; return the line to print and its model."""
+    import mlflow
+
+    connect(settings)
+    client = mlflow.MlflowClient()
+    try:
+        model = load_version(client, REGISTERED_MODEL, number)
+    except mlflow.MlflowException:
+        raise ProjectError(
+            f"promote {number}: {REGISTERED_MODEL} has no version {number}"
+        ) from None
+    return move_champion(client, number, "promote"), model
+
+
+def rollback(settings: TrackingSettings) -> "tuple[str, TrainedModel]":
+    """Give the alias back to the champion before this one; return the line to print
+    and its model."""
+    import mlflow
+
+    connect(settings)
+    client = mlflow.MlflowClient()
+    history = registry_history(client)
+    if len(history) < 2:
+        raise ProjectError(f"rollback: {REGISTERED_MODEL} had no earlier champion")
+    current, previous = history.pop(), history[-1]
+    model = load_version(client, REGISTERED_MODEL, previous)
+    client.set_registered_model_tag(REGISTERED_MODEL, HISTORY_TAG, ",".join(history))
+    client.set_model_version_tag(REGISTERED_MODEL, current, ROLLED_BACK_TAG, "true")
+    return move_champion(client, previous, "rollback"), model
 
 
 def registered_model(settings: TrackingSettings) -> "ServedModel | None":
@@ -128,7 +299,7 @@ def registered_model(settings: TrackingSettings) -> "ServedModel | None":
         return None
     import mlflow
 
-    from .model import ServedModel, TrainedModel
+    from .model import ServedModel
 
     uri = settings.model_uri
     connect(settings)
@@ -140,16 +311,10 @@ def registered_model(settings: TrackingSettings) -> "ServedModel | None":
         else:
             name, _, number = name.partition("/")
             found = client.get_model_version(name, number)
-        estimator = mlflow.sklearn.load_model(f"models:/{name}/{found.version}")
-        run = client.get_run(str(found.run_id))
+        model = load_version(client, name, found.version)
     except mlflow.MlflowException as error:
         raise ProjectError(f"{ENV_PREFIX}MODEL_URI {uri}: {error.message}") from None
-    model = TrainedModel(
-        estimator=estimator,
-        features=tuple(run.data.tags[FEATURES_TAG].split(",")),
-        classes=tuple(str(label) for label in estimator.classes_),
-        trained_at=datetime.fromtimestamp(run.info.start_time / 1000, UTC).isoformat(),
-        params=dict(run.data.params),
-        run_id=run.info.run_id,
-    )
-    return ServedModel(model, f"{name}/{found.version}", dict(run.data.metrics))
+    except ProjectError as error:
+        raise ProjectError(f"{ENV_PREFIX}MODEL_URI {uri}: {error}") from None
+    metrics = dict(client.get_run(str(found.run_id)).data.metrics)
+    return ServedModel(model, f"{name}/{found.version}", metrics)

@@ -1,4 +1,8 @@
-"""Train: fit the model on the training set; save it and its ONNX export."""
+"""Train: fit a new model on the training set; save it and its ONNX export.
+
+The new model is the challenger (models/candidate.*): evaluate decides whether it
+replaces the model that serves.
+"""
 
 from datetime import UTC, datetime
 from pathlib import Path
@@ -51,9 +55,11 @@ def train(train_file: Path, params: TrainParams, seed: int) -> TrainedModel:
 def run(settings: Settings, params: Params) -> str:
     model = train(settings.train_file, params.train, params.seed)
     # An estimator that skl2onnx cannot convert is served by scikit-learn instead.
-    model = model.export_onnx(settings.onnx_file)
+    model = model.export_onnx(settings.candidate_onnx_file)
     # Saved with its tracking run id (if any), which evaluate logs its metrics into.
-    log_training(model, settings, settings.onnx_file).save(settings.model_file)
+    log_training(model, settings, settings.candidate_onnx_file).save(
+        settings.candidate_file
+    )
     if model.onnx_error:
-        return f"wrote {settings.model_file}; no ONNX export: {model.onnx_error}"
-    return f"wrote {settings.model_file} and {settings.onnx_file}"
+        return f"wrote {settings.candidate_file}; no ONNX export: {model.onnx_error}"
+    return f"wrote {settings.candidate_file} and {settings.candidate_onnx_file}"
