@@ -52,7 +52,7 @@ FIRST_SHAPE = {
     name
     for name in (
         "generate code-quality tests pre-commit ci pipeline airflow serving"
-        " containers load speed production self-evaluation"
+        " containers load speed self-evaluation"
     ).split()
 }
 

@@ -14,11 +14,12 @@ from pytest_redis.executor import RedisExecutor
 from servers import environment, redis_url
 from typer.testing import CliRunner
 
-from {{ cookiecutter.module_name }}.cli import app
-from {{ cookiecutter.module_name }}.dataset import CLASSES, FEATURES
+from {{ cookiecutter.module_name }}.cli import RETRAIN_EXIT_CODE, app
+from {{ cookiecutter.module_name }}.dataset import CLASSES, FEATURES, TARGET
 from {{ cookiecutter.module_name }}.errors import ProjectError
 from {{ cookiecutter.module_name }}.monitoring.drift import stability_index
 from {{ cookiecutter.module_name }}.monitoring.report import monitor
+from {{ cookiecutter.module_name }}.monitoring.snapshot import PROVENANCE
 from {{ cookiecutter.module_name }}.params import Params
 from {{ cookiecutter.module_name }}.serving.app import create_app
 from {{ cookiecutter.module_name }}.settings import Settings
@@ -33,10 +34,15 @@ SHIFTED = {
 @pytest.fixture
 def live(trained: Settings, private_redis: RedisExecutor, tmp_path: Path) -> Settings:
     """A trained project whose server stores its predictions in a fresh Redis, with
-    reports of its own."""
+    data and reports of its own (a snapshot writes to the data folder)."""
+    data = shutil.copytree(trained.data_dir, tmp_path / "data")
     reports = shutil.copytree(trained.reports_dir, tmp_path / "reports")
     return trained.model_copy(
-        update={"redis_url": redis_url(private_redis), "reports_dir": reports}
+        update={
+            "redis_url": redis_url(private_redis),
+            "data_dir": data,
+            "reports_dir": reports,
+        }
     )
 
 
@@ -79,7 +85,7 @@ def test_drift_is_reported_for_exactly_the_shifted_features(
 ) -> None:
     send(live, training_rows(live, 300, SHIFTED))
 
-    summary = monitor(live, params)
+    summary, verdict = monitor(live, params)
 
     report = json.loads(live.monitoring_file.read_text())
     assert report["drifted"] == [f for f in FEATURES if f in SHIFTED]
@@ -92,6 +98,15 @@ def test_drift_is_reported_for_exactly_the_shifted_features(
     assert report["window"]["first"] <= report["window"]["last"]
     drifted = ", ".join(f for f in FEATURES if f in SHIFTED)
     assert f"300 predictions; drifted: {drifted}" in summary
+    assert (
+        report["verdict"]
+        == verdict
+        == {
+            "retrain": True,
+            "reasons": [f"drifted: {drifted}"],
+        }
+    )
+    assert f"verdict: drifted: {drifted};" in summary
 
 
 def test_unshifted_traffic_shows_no_drift(live: Settings, params: Params) -> None:
@@ -101,6 +116,28 @@ def test_unshifted_traffic_shows_no_drift(live: Settings, params: Params) -> Non
 
     report = json.loads(live.monitoring_file.read_text())
     assert report["drifted"] == []
+    # Ten predictions have feedback, fewer than monitor.min_feedback: no accuracy yet.
+    assert params.monitor.min_feedback > 10
+    assert report["verdict"] == {"retrain": False, "reasons": []}
+
+
+def test_live_accuracy_under_its_floor_says_retrain(
+    live: Settings, params: Params
+) -> None:
+    send(live, training_rows(live, 300, {}))  # ten with feedback, half of them right
+    rules = params.monitor.model_copy(
+        update={"min_feedback": 10, "min_live_accuracy": 0.9}
+    )
+
+    _, verdict = monitor(live, params.model_copy(update={"monitor": rules}))
+
+    assert verdict == {
+        "retrain": True,
+        "reasons": [
+            "live accuracy 0.500 over 10 predictions with feedback is below"
+            " monitor.min_live_accuracy 0.9"
+        ],
+    }
 
 
 def test_the_page_draws_one_chart_per_feature(live: Settings, params: Params) -> None:
@@ -149,6 +186,12 @@ def test_the_command_writes_both_reports(
 
     assert result.exit_code == 0, result.output
     assert live.monitoring_file.is_file() and live.monitoring_page.is_file()
+    assert "verdict: no retrain" in result.output
+    # A verdict of "retrain" is an exit code of its own, for automation.
+    send(live, training_rows(live, 300, SHIFTED))
+    drifted = CliRunner().invoke(app, ["monitor"])
+    assert drifted.exit_code == RETRAIN_EXIT_CODE == 3, drifted.output
+    assert "retrain: drifted: " in live.monitoring_page.read_text()
 
 
 def test_the_stability_index_is_zero_for_the_same_sample_and_grows_with_a_shift() -> (
@@ -160,3 +203,58 @@ def test_the_stability_index_is_zero_for_the_same_sample_and_grows_with_a_shift(
     assert (
         0 < stability_index(values, values + 0.2) < stability_index(values, values + 1)
     )
+
+
+def test_a_snapshot_keeps_each_labelled_prediction_once_with_its_provenance(
+    live: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = send(live, training_rows(live, 40, {}))
+    for name, value in environment(live).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("REDIS_URL", str(live.redis_url))
+
+    first = CliRunner().invoke(app, ["snapshot"])
+    written = live.feedback_file.read_bytes()
+    again = CliRunner().invoke(app, ["snapshot"])
+
+    assert first.exit_code == again.exit_code == 0, first.output
+    assert first.output.endswith("(10 labelled predictions, 10 new)\n")
+    assert again.output.endswith("(10 labelled predictions, 0 new)\n")
+    assert live.feedback_file.read_bytes() == written  # the same rows, the same file
+    rows = pd.read_csv(live.feedback_file)
+    assert list(rows.columns) == [*FEATURES, TARGET, *PROVENANCE]
+    assert sorted(rows["prediction_id"]) == sorted(ids[:10])
+    assert rows["labelled_at"].notna().all() and rows["model_version"].notna().all()
+
+
+def test_retrain_acts_on_a_drifted_labelled_burst_and_trains_on_its_feedback(
+    isolated_env: Settings,
+    private_redis: RedisExecutor,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    url = redis_url(private_redis)
+    monkeypatch.setenv("REDIS_URL", url)
+    runner = CliRunner()
+    assert runner.invoke(app, ["pipeline"]).exit_code == 0
+    rows = len(pd.read_csv(isolated_env.raw_data_file))
+    trained = isolated_env.candidate_file.read_bytes()
+    # Predictions that drift, each labelled (here, as the model answered).
+    served = isolated_env.model_copy(update={"redis_url": url})
+    burst = training_rows(served, 120, SHIFTED)
+    with TestClient(create_app(served)) as client:
+        answers = client.post("/predict/batch", json={"rows": burst}).json()
+        for answer in answers["predictions"]:
+            client.post(
+                f"/predictions/{answer['prediction_id']}/feedback",
+                json={"label": answer["label"]},
+            )
+
+    result = runner.invoke(app, ["retrain"])
+
+    assert result.exit_code == 0, result.output
+    report = json.loads(isolated_env.monitoring_file.read_text())
+    assert report["verdict"]["retrain"] is True
+    assert len(pd.read_csv(isolated_env.feedback_file)) == len(burst)
+    assert len(pd.read_csv(isolated_env.raw_data_file)) == rows + len(burst)
+    assert isolated_env.candidate_file.read_bytes() != trained  # a new model
+    assert json.loads(isolated_env.promotion_file.read_text())["reason"]

@@ -24,7 +24,7 @@ from {{ cookiecutter.module_name }}.settings import Settings
 @pytest.fixture
 def own_model(monkeypatch: pytest.MonkeyPatch) -> None:
     """With experiment tracking, a registered model of this test's own: the session's
-    tests share one MLflow store, and the gate would compare with their champion."""
+    tests share one tracking store, and the gate would compare with their champion."""
     name = f"test-{uuid4().hex[:8]}"
     monkeypatch.setattr(tracking, "REGISTERED_MODEL", name, raising=False)
 

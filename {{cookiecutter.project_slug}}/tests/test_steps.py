@@ -57,7 +57,8 @@ def fitted(prepared: Settings, params: Params) -> Settings:
 
 
 def test_ingest_writes_every_row_with_named_columns(settings: Settings) -> None:
-    rows = ingest(settings.raw_data_file)
+    rows, labelled = ingest(settings.raw_data_file)
+    assert labelled == 0  # no feedback file yet
 
     frame = pd.read_csv(settings.raw_data_file)
     assert rows == len(frame) == len(dataset.load())
@@ -113,7 +114,7 @@ def test_ingest_leaves_empty_cells_to_prepare(
 ) -> None:
     monkeypatch.setattr(dataset, "load", lambda: broken(FEATURES[0], None, 2))
 
-    assert ingest(settings.raw_data_file) == len(labelled_frame())
+    assert ingest(settings.raw_data_file)[0] == len(labelled_frame())
 
 
 def test_prepare_splits_stratified_without_overlap(

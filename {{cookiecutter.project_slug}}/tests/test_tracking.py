@@ -1,16 +1,20 @@
 """MLflow tracking, against a real MLflow store in a temporary folder."""
 
 import json
+import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 from uuid import uuid4
 
+import httpx2
 import mlflow
 import pandas as pd
 import pytest
 from derived import unlearnable_frame
 from fastapi.testclient import TestClient
 from mlflow import MlflowClient
+from servers import api_server
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.neighbors import KNeighborsClassifier
 from skops.io import dumps, get_untrusted_types
@@ -25,10 +29,11 @@ from {{ cookiecutter.module_name }}.dataset import (
     TARGET,
 )
 from {{ cookiecutter.module_name }}.errors import ProjectError
-from {{ cookiecutter.module_name }}.model import load
+from {{ cookiecutter.module_name }}.model import load, parity_verdict
 from {{ cookiecutter.module_name }}.params import EvaluateParams, Params
 from {{ cookiecutter.module_name }}.pipeline import runner
 from {{ cookiecutter.module_name }}.serving.app import create_app
+from {{ cookiecutter.module_name }}.serving.metrics import NAMESPACE
 from {{ cookiecutter.module_name }}.settings import Settings
 from {{ cookiecutter.module_name }}.tracking import (
     CHAMPION,
@@ -39,6 +44,8 @@ from {{ cookiecutter.module_name }}.tracking import (
     log_training,
     registered_model,
 )
+
+FAILURES = f"{NAMESPACE}_model_load_failures_total"
 
 
 def run_pipeline(settings: Settings, params: Params) -> str:
@@ -107,14 +114,24 @@ def test_a_model_that_fails_does_not(
     )
 
 
-def test_the_api_can_serve_the_champion_from_the_registry(
-    settings: Settings, params: Params, tmp_path: Path
+@pytest.mark.parametrize("tolerance", ["shipped", "zero"])
+def test_the_api_serves_the_registry_champion_through_its_checked_export(
+    settings: Settings,
+    params: Params,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    tolerance: str,
 ) -> None:
+    name = own_registered_model(monkeypatch)
+    if tolerance == "zero":  # no difference is small enough: the check fails
+        exact = params.evaluate.model_copy(update={"onnx_tolerance": 0})
+        params = params.model_copy(update={"evaluate": exact})
     run_pipeline(settings, params)
-    champion = MlflowClient().get_model_version_by_alias(REGISTERED_MODEL, CHAMPION)
+    parity = json.loads(settings.onnx_parity_file.read_text())
+    champion = MlflowClient().get_model_version_by_alias(name, CHAMPION)
     remote = settings.model_copy(
         update={
-            "model_uri": f"models:/{REGISTERED_MODEL}@{CHAMPION}",
+            "model_uri": f"models:/{name}@{CHAMPION}",
             "models_dir": tmp_path / "no-local-model",
         }
     )
@@ -123,8 +140,11 @@ def test_the_api_can_serve_the_champion_from_the_registry(
         info = client.get("/model").json()
         answer = client.post("/predict", json=EXAMPLE)
 
-    assert info["version"] == f"{REGISTERED_MODEL}/{champion.version}"
+    assert info["version"] == f"{name}/{champion.version}"
     assert info["features"] == list(FEATURES)
+    assert info["runtime"] == ("onnx" if parity["passed"] else "scikit-learn")
+    if not parity["passed"]:
+        assert info["runtime_reason"] == parity_verdict(parity)
     assert answer.status_code == 200
     assert answer.json()["label"] in CLASSES
 
@@ -208,3 +228,103 @@ def test_rollback_serves_the_champion_before_and_the_gate_leaves_it(
     refused = cli.invoke(app, ["rollback"])
     assert refused.exit_code == 1
     assert refused.stderr.strip() == f"error: rollback: {name} had no earlier champion"
+
+
+def own_registered_model(monkeypatch: pytest.MonkeyPatch) -> str:
+    """A registered model of the test's own, which no other test moves."""
+    name = f"test-{uuid4().hex[:8]}"
+    monkeypatch.setattr(tracking, "REGISTERED_MODEL", name)
+    return name
+
+
+def served_version(base: str) -> str:
+    version: str = httpx2.get(f"{base}/model").json()["version"]
+    return version
+
+
+def test_a_server_of_the_champion_follows_the_alias_under_load(
+    isolated_env: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    name = own_registered_model(monkeypatch)
+    cli = CliRunner()
+    for command in (["pipeline"], ["pipeline", "--from", "train"], ["rollback"]):
+        assert cli.invoke(app, command).exit_code == 0
+    log = (tmp_path / "server.log").open("wb")
+    server, base = api_server(
+        isolated_env,
+        log,
+        MLFLOW_TRACKING_URI=f"sqlite:///{Path('mlflow.db').resolve()}",
+        **{
+            f"{ENV_PREFIX}MODEL_URI": f"models:/{name}@{CHAMPION}",
+            f"{ENV_PREFIX}MODEL_REFRESH_SECONDS": "0.2",
+        },
+    )
+    stop = threading.Event()
+    answers: list[list[tuple[int, str]]] = [[] for _ in range(4)]
+
+    def load(seen: list[tuple[int, str]]) -> None:
+        with httpx2.Client(base_url=base, timeout=10) as client:
+            while not stop.is_set():
+                answer = client.post("/predict", json=EXAMPLE)
+                seen.append((answer.status_code, answer.json().get("model_version")))
+
+    with log, server:
+        assert served_version(base) == f"{name}/1"
+        senders = [threading.Thread(target=load, args=(seen,)) for seen in answers]
+        for sender in senders:
+            sender.start()
+        assert cli.invoke(app, ["promote", "2"]).exit_code == 0
+        for _ in range(300):  # within the refresh period and a load: 30 s at most
+            if served_version(base) == f"{name}/2":
+                break
+            time.sleep(0.1)
+        time.sleep(0.5)  # requests keep coming on the new version
+        stop.set()
+        for sender in senders:
+            sender.join()
+        info = httpx2.get(f"{base}/metrics").text
+
+    assert f'version="{name}/2"' in info
+    for seen in answers:
+        assert {status for status, _ in seen} == {200}
+        versions = [version for _, version in seen]
+        # Each sender saw version 1, then version 2, and never 1 again.
+        switch = versions.index(f"{name}/2")
+        assert set(versions[:switch]) == {f"{name}/1"}
+        assert set(versions[switch:]) == {f"{name}/2"}
+
+
+def test_a_version_that_fails_to_load_leaves_the_one_serving(
+    isolated_env: Settings, params: Params, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name = own_registered_model(monkeypatch)
+    assert CliRunner().invoke(app, ["pipeline"]).exit_code == 0
+    frame = pd.read_csv(isolated_env.train_file)
+    neighbours = KNeighborsClassifier().fit(frame[list(FEATURES)], frame[TARGET])
+    with mlflow.start_run():
+        mlflow.sklearn.log_model(
+            neighbours,
+            name="model",
+            registered_model_name=name,
+            skops_trusted_types=get_untrusted_types(data=dumps(neighbours)),
+        )
+    remote = isolated_env.model_copy(
+        update={
+            "model_uri": f"models:/{name}@{CHAMPION}",
+            "model_refresh_seconds": 0.05,
+        }
+    )
+
+    with TestClient(create_app(remote)) as client:
+        MlflowClient().set_registered_model_alias(name, CHAMPION, "2")
+        for _ in range(200):
+            metrics = client.get("/metrics").text
+            if f"{FAILURES} 1.0" in metrics:
+                break
+            time.sleep(0.05)
+        still = client.get("/model").json()["version"]
+        answer = client.post("/predict", json=EXAMPLE)
+
+    assert f"{FAILURES} 1.0" in metrics
+    assert still == f"{name}/1"
+    assert answer.status_code == 200 and answer.json()["model_version"] == f"{name}/1"

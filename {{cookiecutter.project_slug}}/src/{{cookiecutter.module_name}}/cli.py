@@ -121,16 +121,52 @@ def predict(
     typer.echo(json.dumps(answer))
 
 
+# `monitor`'s exit code when its verdict says retrain (1 is an error, 2 a usage error).
+RETRAIN_EXIT_CODE = 3
+
+
 @app.command()
 @one_line_errors
 def monitor() -> None:
-    """Compare the most recent stored predictions with the training data (drift)."""
+    """Compare the most recent stored predictions with the training data (drift), and
+    say whether to retrain. Exits 0 when not, 3 when it should, 1 on an error."""
     from .monitoring.report import monitor as write_report
     from .params import load_params
     from .settings import load_settings
 
     settings = load_settings()
-    typer.echo(write_report(settings, load_params(settings.params_file)))
+    summary, verdict = write_report(settings, load_params(settings.params_file))
+    typer.echo(summary)
+    if verdict["retrain"]:
+        raise typer.Exit(code=RETRAIN_EXIT_CODE)
+
+
+@app.command()
+@one_line_errors
+def snapshot() -> None:
+    """Write the stored predictions that got feedback to data/feedback/, for ingest."""
+    from .monitoring.snapshot import snapshot as write_snapshot
+    from .settings import load_settings
+
+    typer.echo(write_snapshot(load_settings()))
+
+
+@app.command()
+@one_line_errors
+def retrain() -> None:
+    """Run monitor; when its verdict says retrain, snapshot the feedback and run the
+    pipeline (whose gate decides whether the new model serves)."""
+    from .monitoring.report import monitor as write_report
+    from .monitoring.snapshot import snapshot as write_snapshot
+    from .params import load_params
+    from .settings import load_settings
+
+    settings = load_settings()
+    summary, verdict = write_report(settings, load_params(settings.params_file))
+    typer.echo(summary)
+    if verdict["retrain"]:
+        typer.echo(write_snapshot(settings))
+        run_steps(STEPS, force=False)
 
 
 @app.command()

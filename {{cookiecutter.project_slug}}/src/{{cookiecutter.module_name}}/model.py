@@ -110,3 +110,7 @@ class ServedModel(NamedTuple):
     model: TrainedModel
     version: str
     metrics: dict[str, float]
+    # Its ONNX export, when evaluate found that it gives the model's own answers;
+    # else None, and why in `onnx_refusal`.
+    onnx_file: Path | None = None
+    onnx_refusal: str = "no ONNX export"

@@ -65,6 +65,11 @@ class MonitorParams(_Section):
     # alone is noisy in small ones.
     p_value: float = Field(default=0.01, gt=0, lt=1)
     min_psi: float = Field(default=0.1, ge=0)
+    # The verdict says "retrain" when a feature drifts, or when the window's predictions
+    # with feedback were right less often than this, once at least `min_feedback` of
+    # them have feedback.
+    min_live_accuracy: float = Field(default=0.85, ge=0, le=1)
+    min_feedback: int = Field(default=30, ge=1)
 
 
 class Params(_Section):

@@ -3,8 +3,8 @@
 The pipeline's model is served by ONNX Runtime when train exported it and evaluate found
 that the export gives the model's own probabilities (`reports/onnx_parity.json`): it
 answers a row in microseconds, where scikit-learn spends most of a call checking its
-input. Otherwise, and for a model from the registry, scikit-learn answers; the reason is
-logged, and shown by /model and /health.
+input. A registered model is served by its logged export on the same condition.
+Otherwise scikit-learn answers; the reason is logged, and shown by /model and /health.
 """
 
 import json
@@ -119,26 +119,36 @@ class Predictor:
         """Load the registered model when MODEL_URI is set, else the pipeline's."""
         registered = registered_model(settings)
         if registered is not None:
-            return cls.from_estimator(registered, "a registered model")
+            if registered.onnx_file is not None:
+                onnx = registered.onnx_file
+                return cls.from_onnx(onnx, registered.version, registered.metrics)
+            return cls.from_estimator(registered, registered.onnx_refusal)
         model_version = version(settings.model_file)
         metrics_file = settings.metrics_file
         metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}
         refusal = onnx_refusal(settings)
         if refusal is None:
-            runtime = OnnxRuntime(settings.onnx_file)
-            facts = {key: json.loads(value) for key, value in runtime.metadata.items()}
-            return cls(
-                runtime,
-                model_version,
-                tuple(facts["features"]),
-                tuple(facts["classes"]),
-                facts["trained_at"],
-                facts["params"],
-                metrics,
-            )
+            return cls.from_onnx(settings.onnx_file, model_version, metrics)
         model = load(settings.model_file)
         reason = f"no ONNX export: {model.onnx_error}" if model.onnx_error else refusal
         return cls.from_estimator(ServedModel(model, model_version, metrics), reason)
+
+    @classmethod
+    def from_onnx(
+        cls, path: Path, model_version: str, metrics: dict[str, float]
+    ) -> "Predictor":
+        """ONNX Runtime answers; the facts /model shows are in the export's metadata."""
+        runtime = OnnxRuntime(path)
+        facts = {key: json.loads(value) for key, value in runtime.metadata.items()}
+        return cls(
+            runtime,
+            model_version,
+            tuple(facts["features"]),
+            tuple(facts["classes"]),
+            facts["trained_at"],
+            facts["params"],
+            metrics,
+        )
 
     @classmethod
     def from_estimator(cls, served: ServedModel, reason: str) -> "Predictor":

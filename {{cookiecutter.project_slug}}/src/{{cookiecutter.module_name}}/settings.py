@@ -120,6 +120,11 @@ class Settings(TrackingSettings):
         return self.data_dir / "raw" / f"{dataset.NAME}.csv"
 
     @property
+    def feedback_file(self) -> Path:
+        """Stored predictions with their true label (`snapshot`), which ingest adds."""
+        return self.data_dir / "feedback" / f"{dataset.NAME}.csv"
+
+    @property
     def train_file(self) -> Path:
         return self.data_dir / "processed" / "train.csv"
 

@@ -9,6 +9,7 @@ command line's help, an up-to-date pipeline and serving from the model file neve
 """
 
 import getpass
+import json
 import os
 import socket
 from dataclasses import replace
@@ -37,6 +38,8 @@ os.environ.setdefault("MLFLOW_ALLOW_PICKLE_DESERIALIZATION", "false")
 # The packages this module imports when it tracks: start-up never loads them.
 IMPORTS = ("mlflow",)
 CHAMPION = "champion"
+# Evaluate's ONNX check of a promoted model, logged in its run (from reports/).
+PARITY_ARTIFACT = "onnx_parity.json"
 FEATURES_TAG = "features"
 # The versions that held the champion alias, oldest first: `rollback` reads it.
 HISTORY_TAG = "champion_history"
@@ -66,6 +69,9 @@ class TrackingSettings(BaseSettings):
     # Serve this registered model (models:/NAME@ALIAS or models:/NAME/VERSION) instead
     # of the pipeline's file. It is loaded with skops, trusting only TRUSTED_TYPES.
     model_uri: str | None = None
+    # How often a server of an alias checks which version it names, in seconds, and
+    # swaps in a new one without a restart (serving/refresh.py); 0: never.
+    model_refresh_seconds: float = Field(default=30.0, ge=0)
 
 
 def connect(settings: TrackingSettings) -> None:
@@ -317,4 +323,46 @@ def registered_model(settings: TrackingSettings) -> "ServedModel | None":
     except ProjectError as error:
         raise ProjectError(f"{ENV_PREFIX}MODEL_URI {uri}: {error}") from None
     metrics = dict(client.get_run(str(found.run_id)).data.metrics)
-    return ServedModel(model, f"{name}/{found.version}", metrics)
+    onnx, refusal = checked_export(str(found.run_id))
+    return ServedModel(model, f"{name}/{found.version}", metrics, onnx, refusal)
+
+
+def checked_export(run_id: str) -> tuple[Path | None, str]:
+    """Return the run's ONNX export if evaluate logged a passed parity check of these
+    very bytes; else None and why not."""
+    import mlflow
+    from mlflow.artifacts import download_artifacts
+
+    from .files import digest
+    from .model import parity_verdict
+
+    try:
+        folder = Path(download_artifacts(run_id=run_id, artifact_path="onnx"))
+        check = download_artifacts(run_id=run_id, artifact_path=PARITY_ARTIFACT)
+    except (mlflow.MlflowException, OSError):
+        return None, "the registered model has no checked ONNX export"
+    parity = json.loads(Path(check).read_text())
+    [export] = folder.glob("*.onnx")
+    if digest(export) != parity["onnx_sha256"]:
+        return None, "the registered ONNX export is not the one evaluate checked"
+    if not parity["passed"]:
+        return None, parity_verdict(parity)
+    return export, ""
+
+
+def refresh_interval(settings: TrackingSettings) -> float | None:
+    """Seconds between two checks of MODEL_URI's alias; None when the server does not
+    follow one (no MODEL_URI, a fixed version, or MODEL_REFRESH_SECONDS=0)."""
+    uri = settings.model_uri
+    if uri is None or "@" not in uri or settings.model_refresh_seconds == 0:
+        return None
+    return settings.model_refresh_seconds
+
+
+def alias_version(settings: TrackingSettings) -> str:
+    """Return the NAME/N that MODEL_URI's alias names now (one registry query)."""
+    import mlflow
+
+    name, _, alias = str(settings.model_uri).removeprefix("models:/").partition("@")
+    client = mlflow.MlflowClient(settings.mlflow_tracking_uri)
+    return f"{name}/{client.get_model_version_by_alias(name, alias).version}"

@@ -89,6 +89,11 @@ def render(
         "Training rows": report["training_rows"],
         "Live accuracy": accuracy,
         "Drifted features": ", ".join(report["drifted"]) or "none",
+        "Verdict": (
+            "retrain: " + "; ".join(report["verdict"]["reasons"])
+            if report["verdict"]["retrain"]
+            else "no retrain"
+        ),
     }
     rows = "".join(
         f"<tr><th>{escape(name)}</th><td>{escape(str(value))}</td></tr>"

@@ -9,7 +9,7 @@ import asyncio
 from collections.abc import Mapping
 from dataclasses import asdict
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 
@@ -17,7 +17,7 @@ from .. import DISTRIBUTION
 from ..dataset import FEATURES
 from ..errors import ProjectError
 from ..files import atomic_path, write_json
-from ..params import Params
+from ..params import MonitorParams, Params
 from ..pipeline.tables import read_table
 from ..settings import Settings
 from ..store.contract import StoreUnavailable
@@ -51,8 +51,30 @@ def read_recent(settings: Settings, limit: int) -> list[StoredPrediction]:
         raise ProjectError(f"REDIS_URL: {error}") from None
 
 
-def monitor(settings: Settings, params: Params) -> str:
-    """Write the drift report; return a one-line summary of it."""
+class Verdict(TypedDict):
+    """Whether to retrain, and why: the reasons are empty when it is not needed."""
+
+    retrain: bool
+    reasons: list[str]
+
+
+def verdict(
+    drifted: list[str], judged: int, right: int, rules: MonitorParams
+) -> Verdict:
+    """Retrain when a feature drifted, or when the live accuracy is under the floor
+    once enough predictions have feedback."""
+    reasons = [f"drifted: {', '.join(drifted)}"] if drifted else []
+    if judged >= rules.min_feedback and right / judged < rules.min_live_accuracy:
+        reasons.append(
+            f"live accuracy {right / judged:.3f} over {judged} predictions with"
+            f" feedback is below monitor.min_live_accuracy {rules.min_live_accuracy}"
+        )
+    return Verdict(retrain=bool(reasons), reasons=reasons)
+
+
+def monitor(settings: Settings, params: Params) -> tuple[str, Verdict]:
+    """Write the drift report and its verdict; return a one-line summary, and the
+    verdict."""
     rules = params.monitor
     recent = read_recent(settings, rules.window)
     if len(recent) < rules.min_predictions:
@@ -76,6 +98,7 @@ def monitor(settings: Settings, params: Params) -> str:
     right = sum(truth == label for truth, label in judged)
     times = sorted(stored["created_at"] for stored in recent)
     drifted = [name for name, drift in features.items() if drift["drifted"]]
+    decided = verdict(drifted, len(judged), right, rules)
     report = {
         "project": DISTRIBUTION,
         "created_at": datetime.now(UTC).isoformat(),
@@ -90,11 +113,14 @@ def monitor(settings: Settings, params: Params) -> str:
             "predictions": len(judged),
             "accuracy": right / len(judged) if judged else None,
         },
+        "verdict": decided,
     }
     write_json(report, settings.monitoring_file)
     with atomic_path(settings.monitoring_page) as temporary:
         temporary.write_text(render(report, values), encoding="utf-8")
+    said = "; ".join(decided["reasons"]) if decided["retrain"] else "no retrain"
     return (
-        f"{len(recent)} predictions; drifted: {', '.join(drifted) or 'none'}; wrote"
-        f" {settings.monitoring_file} and {settings.monitoring_page}"
-    )
+        f"{len(recent)} predictions; drifted: {', '.join(drifted) or 'none'};"
+        f" verdict: {said}; wrote {settings.monitoring_file} and"
+        f" {settings.monitoring_page}"
+    ), decided

@@ -40,19 +40,21 @@ class Step:
         return run(settings, params)
 
 
-def source_files() -> list[Path]:
-    """The files that the data module's `load()` reads."""
+def source_files(settings: "Settings") -> list[Path]:
+    """The files that the data module's `load()` reads, and the labelled feedback
+    that `snapshot` wrote, if any."""
     from ..dataset import SOURCE_FILES  # here, so that `--help` never loads pydantic
 
-    return list(SOURCE_FILES)
+    feedback = settings.feedback_file
+    return [*SOURCE_FILES, *([feedback] if feedback.is_file() else [])]
 
 
 STEPS = (
     Step(
         name="ingest",
-        summary="Check the raw data set and copy it into data/raw/, untouched.",
+        summary="Check the data set and the labelled feedback; copy them to data/raw/.",
         params=(),
-        inputs=lambda s: source_files(),
+        inputs=source_files,
         outputs=lambda s: [s.raw_data_file],
         libraries=("pandas", "pydantic", "scikit-learn"),
     ),

@@ -153,8 +153,10 @@ def run(settings: Settings, params: Params) -> str:
     pipeline); one the champion beats leaves the champion serving."""
     served, metrics, parity, decision, scores = evaluate(settings, params)
     files = [settings.promotion_file]
-    if decision["promoted"]:
-        files.append(settings.model_card_file)  # the card is the challenger's
+    if decision["promoted"]:  # the card and the ONNX check are the challenger's
+        files.append(settings.model_card_file)
+        if parity is not None:
+            files.append(settings.onnx_parity_file)
     challenger = load_model(settings.candidate_file)
     log_evaluation(challenger, scores, decision, files, settings)
     if decision["challenger_accuracy"] < params.evaluate.min_accuracy:

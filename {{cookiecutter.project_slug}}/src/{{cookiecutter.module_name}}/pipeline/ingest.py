@@ -1,5 +1,6 @@
 """Ingest: check the raw data set against the data module's declaration, then copy it
-into `data/raw/`, untouched."""
+into `data/raw/`, untouched, with the labelled feedback that `snapshot` wrote (if any)
+appended as rows of the same columns."""
 
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from .. import dataset
 from ..errors import ProjectError
 from ..params import Params
 from ..settings import Settings
-from .tables import write_table
+from .tables import read_table, write_table
 
 ROWS = TypeAdapter(list[dataset.Features])
 
@@ -42,14 +43,22 @@ def check(frame: pd.DataFrame) -> None:
         )
 
 
-def ingest(raw_file: Path) -> int:
-    """Check the raw data set and write it to `raw_file`; return the number of rows."""
+def ingest(raw_file: Path, feedback_file: Path | None = None) -> tuple[int, int]:
+    """Check the data set, and the feedback when there is a file of it, and write them
+    to `raw_file`; return the number of rows, and how many came from feedback."""
     frame = dataset.load()
     check(frame)
+    labelled = pd.DataFrame(columns=frame.columns)
+    if feedback_file is not None and feedback_file.is_file():
+        labelled = read_table(feedback_file, [*dataset.FEATURES, dataset.TARGET])
+        check(labelled)
+        labelled = labelled[[*dataset.FEATURES, dataset.TARGET]]
+        frame = pd.concat([frame, labelled], ignore_index=True)
     write_table(frame, raw_file)
-    return len(frame)
+    return len(frame), len(labelled)
 
 
 def run(settings: Settings, params: Params) -> str:
-    rows = ingest(settings.raw_data_file)
-    return f"wrote {settings.raw_data_file} ({rows} rows)"
+    rows, labelled = ingest(settings.raw_data_file, settings.feedback_file)
+    added = f", {labelled} from feedback" if labelled else ""
+    return f"wrote {settings.raw_data_file} ({rows} rows{added})"

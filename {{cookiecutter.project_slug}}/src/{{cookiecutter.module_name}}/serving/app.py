@@ -3,6 +3,8 @@
 Run it with `make serve`; the interactive docs are at /docs.
 """
 
+import asyncio
+import contextlib
 import gc
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -20,11 +22,13 @@ from ..predictor import Predictor
 from ..settings import Settings, load_settings
 from ..store.contract import PredictionStore
 from ..store.memory import MemoryStore
+from ..tracking import refresh_interval
 from .deps import api_key_guard
 from .limits import RequestLimits
 from .metrics import Metrics
 from .predictions import Predictions
 from .recorder import RequestRecorder
+from .refresh import follow
 from .routes import BODY_SCHEMAS, probes, router, scrape
 
 log = logging.getLogger(__name__)
@@ -77,7 +81,16 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # again (about 4 collections per 1000-row batch); every 50,000, they are gone first.
     # Both: 1.1-1.2 times as fast with 4 batches in flight (benchmarks/pieces.py).
     gc.set_threshold(50_000, *gc.get_threshold()[1:])
-    yield
+    interval = refresh_interval(settings)
+    if interval is None:
+        yield
+    else:
+        log.info("following the registry's alias: checked every %gs", interval)
+        following = asyncio.create_task(follow(app, settings, interval))
+        yield
+        following.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await following
     await app.state.store.close()
 
 

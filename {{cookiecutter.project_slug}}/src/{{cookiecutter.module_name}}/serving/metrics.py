@@ -10,7 +10,9 @@
   reports the same value, so aggregate it with `max`, not `sum`;
 - `<package>_feedback_total`, `<package>_live_accuracy`: the feedback received and the
   share of those predictions that were right;
-- `<package>_model_info`: the served model's version and runtime.
+- `<package>_model_info`: the served model's version and runtime;
+- `<package>_model_load_failures_total`: versions that a server following a registry
+  alias could not load (the model before kept serving).
 
 Each server process counts for itself: run one worker per container (scale with
 replicas, as deploy/kubernetes/ does) and let Prometheus scrape each one.
@@ -97,14 +99,30 @@ class Metrics:
             namespace=NAMESPACE,
             registry=self.registry,
         )
-        Info(
+        self._model = Info(
             "model",
             "The model that answers",
             namespace=NAMESPACE,
             registry=self.registry,
-        ).info({"version": predictor.version, "runtime": predictor.runtime.name})
+        )
+        self._load_failures = Counter(
+            "model_load_failures",
+            "Model versions that failed to load; the model before kept serving",
+            namespace=NAMESPACE,
+            registry=self.registry,
+        )
+        self.serving(predictor)
+
+    def serving(self, predictor: Predictor) -> None:
+        """Report `predictor` as the model that answers."""
+        self._model.info(
+            {"version": predictor.version, "runtime": predictor.runtime.name}
+        )
         for label in predictor.classes:  # every class shows, at 0 until predicted
             self._predictions.labels(label)
+
+    def load_failed(self) -> None:
+        self._load_failures.inc()
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         self._latency.labels(method, route, status).observe(seconds)

@@ -82,3 +82,13 @@ def rollback(settings: TrackingSettings) -> "tuple[str, TrainedModel]":
 def registered_model(settings: TrackingSettings) -> "ServedModel | None":
     """Return None: with no model registry, the model is served from its file."""
     return None
+
+
+def refresh_interval(settings: TrackingSettings) -> float | None:
+    """Return None: a server of the model file has no registry alias to follow."""
+    return None
+
+
+def alias_version(settings: TrackingSettings) -> str:
+    """Never called: refresh_interval() is None."""
+    raise ProjectError("no model registry: there is no alias to follow")
