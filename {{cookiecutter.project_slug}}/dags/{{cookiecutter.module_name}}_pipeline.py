@@ -45,16 +45,17 @@ def steps() -> list[BashOperator]:
     return [command(step, f"{COMMAND} {step}") for step in STEPS]
 
 
-with DAG(
-    dag_id="{{ cookiecutter.module_name }}_pipeline",
-    description="ingest -> prepare -> train -> evaluate",
-    schedule=os.environ.get(f"{PREFIX}SCHEDULE", "@daily"),
-    start_date=datetime(2026, 1, 1),
-    catchup=False,
-    default_args=DEFAULTS,
-    tags=["{{ cookiecutter.project_slug }}"],
-):
-    chain(*steps())
+def scheduled(dag_id: str, description: str, schedule: str) -> DAG:
+    """A DAG of this project, on the schedule in the variable PREFIX + `schedule`."""
+    return DAG(
+        dag_id=dag_id,
+        description=description,
+        schedule=os.environ.get(f"{PREFIX}{schedule}", "@daily"),
+        start_date=datetime(2026, 1, 1),
+        catchup=False,
+        default_args=DEFAULTS,
+        tags=["{{ cookiecutter.project_slug }}"],
+    )
 
 
 @task.branch(task_id="verdict")
@@ -64,14 +65,17 @@ def verdict() -> str:
     return "snapshot" if report["verdict"]["retrain"] else "no_retrain"
 
 
-with DAG(
-    dag_id="{{ cookiecutter.module_name }}_retrain",
-    description="monitor -> verdict -> snapshot -> ingest ... evaluate",
-    schedule=os.environ.get(f"{PREFIX}RETRAIN_SCHEDULE", "@daily"),
-    start_date=datetime(2026, 1, 1),
-    catchup=False,
-    default_args=DEFAULTS,
-    tags=["{{ cookiecutter.project_slug }}"],
+with scheduled(
+    "{{ cookiecutter.module_name }}_pipeline",
+    "ingest -> prepare -> train -> evaluate",
+    "SCHEDULE",
+):
+    chain(*steps())
+
+with scheduled(
+    "{{ cookiecutter.module_name }}_retrain",
+    "monitor -> verdict -> snapshot -> ingest ... evaluate",
+    "RETRAIN_SCHEDULE",
 ):
     # Exit code 3 is monitor's verdict "retrain", not a failure: the branch reads it.
     monitor = command("monitor", f"{COMMAND} monitor || test $? -eq 3")
