@@ -112,8 +112,9 @@ def log_training(
         mlflow.sklearn.log_model(
             model.estimator,
             name="model",
+            # A signature, no input example: MLflow would check an example by loading
+            # the model through its own loader, which is off (see above).
             signature=signature,
-            input_example=example,
             # Stated, not inferred: inference inspects the whole environment (slow).
             pip_requirements=[f"scikit-learn=={sklearn.__version__}"],
             registered_model_name=REGISTERED_MODEL,
