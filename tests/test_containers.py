@@ -77,6 +77,32 @@ def test_compose_keeps_the_api_local_keyed_and_redis_bounded(baked: BakedProject
     assert ("mlflow" in services) == (baked.option("experiment_tracking") == "mlflow")
 
 
+def test_the_monitoring_profile_mounts_shipped_files_and_reads_secrets_from_env(
+    baked: BakedProject,
+) -> None:
+    compose = yaml.safe_load(baked.read("compose.yaml"))
+    services = compose["services"]
+    prefix = baked.path.name.replace("-", "_").upper()
+    monitoring = {name for name, s in services.items() if "monitoring" in s.get("profiles", [])}
+
+    assert monitoring == {"prometheus", "grafana"}
+    assert all("profiles" not in s for name, s in services.items() if name not in monitoring)
+    for name in monitoring:
+        mounted = [v.split(":")[0] for v in services[name]["volumes"] if v.startswith("./")]
+        assert mounted and all((baked.path / path).is_file() for path in mounted), name
+        assert "healthcheck" in services[name]
+    assert compose["secrets"] == {
+        "api_key": {"environment": f"{prefix}_API_KEY"},
+        "grafana_admin_password": {"environment": "GRAFANA_ADMIN_PASSWORD"},
+    }
+    grafana = services["grafana"]["environment"]
+    assert grafana["GF_SECURITY_ADMIN_PASSWORD__FILE"] == "/run/secrets/grafana_admin_password"
+    scrape = yaml.safe_load(baked.read("deploy/monitoring/prometheus.yml"))
+    [job] = scrape["scrape_configs"]
+    assert job["authorization"]["credentials_file"] == "/run/secrets/api_key"
+    assert job["static_configs"] == [{"targets": ["api:8000"]}]
+
+
 @dataclass
 class Stage:
     """The instructions of a Dockerfile stage that the runtime contract depends on."""

@@ -111,7 +111,7 @@ def test_tests_run_on_every_supported_python(baked: BakedProject) -> None:
     supported = CHOICES["python_version"]
     assert versions == supported[supported.index(lowest) :]
     [setup] = [s for s in workflow["jobs"]["test"]["steps"] if "setup" in s.get("uses", "")]
-    assert setup["with"]["redis-server"] == "true"
+    assert setup["with"]["servers"] == "true"
     assert workflow["permissions"] == {"contents": "read"}
     assert workflow["concurrency"]["cancel-in-progress"] is True
 

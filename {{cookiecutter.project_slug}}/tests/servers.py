@@ -1,6 +1,7 @@
-"""Real servers for the tests: a private redis-server, and the API in its own process.
+"""Real servers for the tests: a private redis-server, the API in its own process, and
+Prometheus.
 
-Both are mirakuru executors (pytest-redis's for Redis), which the benchmark uses too:
+All are mirakuru executors (pytest-redis's for Redis), which the benchmark uses too:
 `start()`, `stop()` (SIGTERM, then wait), and `with` to stop them whatever happens.
 """
 
@@ -27,13 +28,14 @@ from {{ cookiecutter.module_name }}.store.keys import RECORD
 FILE_SETTINGS = ("data_dir", "models_dir", "reports_dir", "params_file", "lock_file")
 
 
-def redis_binary() -> str:
-    """redis-server's path; without one, the test skips locally and fails under CI."""
-    found = shutil.which("redis-server")
+def installed(tool: str, package: str) -> str:
+    """`tool`'s path; without it, the test skips locally and fails under CI, which
+    installs it (.github/actions/setup)."""
+    found = shutil.which(tool)
     if found is None:
-        reason = "redis-server is not installed (apt-get install redis-server)"
+        reason = f"{tool} is not installed (apt-get install {package})"
         if os.environ.get("CI"):
-            pytest.fail(f"{reason}, and CI must run the Redis tests")
+            pytest.fail(f"{reason}, and CI must run the tests that need it")
         pytest.skip(reason)
     return found
 
@@ -47,7 +49,7 @@ def free_port() -> int:
 def redis_server(folder: Path) -> RedisExecutor:
     """A redis-server on a free loopback port, its files in `folder`; not started."""
     return RedisExecutor(
-        executable=redis_binary(),
+        executable=installed("redis-server", "redis-server"),
         databases=1,
         redis_timeout=30,
         loglevel="warning",
@@ -90,6 +92,26 @@ def api_server(
         method="GET",
         timeout=120,
         envvars={**os.environ, **environment(settings), **env},
+        stdout=log,
+        stderr=log,
+    )
+    return server, f"http://127.0.0.1:{port}"
+
+
+def prometheus_server(config: Path, log: IO[bytes]) -> tuple[HTTPExecutor, str]:
+    """Prometheus with `config`, its data beside it, on a free port; it is ready once
+    /-/ready answers. The output goes to `log`."""
+    port = free_port()
+    server = HTTPExecutor(
+        [
+            installed("prometheus", "prometheus"),
+            f"--config.file={config}",
+            f"--storage.tsdb.path={config.parent / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+        ],
+        f"http://127.0.0.1:{port}/-/ready",
+        method="GET",
+        timeout=60,
         stdout=log,
         stderr=log,
     )

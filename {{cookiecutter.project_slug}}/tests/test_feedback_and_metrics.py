@@ -97,7 +97,7 @@ def test_a_second_feedback_replaces_the_first(client: TestClient) -> None:
 
     read = client.get(f"/predictions/{answer['prediction_id']}").json()
     assert read["feedback"]["label"] == answer["label"]
-    assert value(samples(client), "feedback_total") == 1
+    assert value(samples(client), "feedback_predictions") == 1
     assert value(samples(client), "live_accuracy") == 1.0
 
 
@@ -147,11 +147,12 @@ def test_metrics_count_requests_and_predictions(client: TestClient) -> None:
     assert value(found, requests, route="/predictions/{prediction_id}") == 1
     assert value(found, "predictions_total", label=label) == 35
     assert value(found, "predictions_total", label=another(label)) == 0
-    assert value(found, "feedback_total") == 2
+    assert value(found, "feedback_predictions") == 2
+    assert value(found, "feedback_correct_predictions") == 1
     assert value(found, "live_accuracy") == 0.5
-    assert value(found, "store_failed_writes") == 0
+    assert value(found, "store_failed_writes_total") == 0
     assert value(found, "store_pending_writes") == 0
-    assert value(found, "store_dropped") == 0
+    assert value(found, "store_dropped_total") == 0
     version = client.get("/model").json()["version"]
     assert value(found, "model_info", version=version, runtime="onnx") == 1
 
@@ -162,7 +163,7 @@ def test_live_accuracy_is_absent_until_feedback_arrives(client: TestClient) -> N
     names = {sample.name for sample in samples(client)}
 
     assert f"{NAMESPACE}_live_accuracy" not in names
-    assert f"{NAMESPACE}_feedback_total" in names
+    assert f"{NAMESPACE}_feedback_predictions" in names
 
 
 def test_unmatched_paths_share_one_label(client: TestClient) -> None:

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from derived import span
 from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
 from pytest_redis.executor import RedisExecutor
 from servers import environment, redis_url
 from typer.testing import CliRunner
@@ -22,6 +23,7 @@ from {{ cookiecutter.module_name }}.monitoring.report import monitor
 from {{ cookiecutter.module_name }}.monitoring.snapshot import PROVENANCE
 from {{ cookiecutter.module_name }}.params import Params
 from {{ cookiecutter.module_name }}.serving.app import create_app
+from {{ cookiecutter.module_name }}.serving.metrics import NAMESPACE
 from {{ cookiecutter.module_name }}.settings import Settings
 
 # The first and the last feature move up by a fifth of their declared range.
@@ -138,6 +140,33 @@ def test_live_accuracy_under_its_floor_says_retrain(
             " monitor.min_live_accuracy 0.9"
         ],
     }
+
+
+def test_every_replica_reports_the_last_verdict_and_its_thresholds(
+    live: Settings, params: Params
+) -> None:
+    send(live, training_rows(live, 300, SHIFTED))
+    rules = params.monitor.model_copy(
+        update={"min_feedback": 7, "min_live_accuracy": 0.25}
+    )
+
+    monitor(live, params.model_copy(update={"monitor": rules}))
+
+    with TestClient(create_app(live)) as replica:  # a server that never predicted
+        version = replica.get("/model").json()["version"]
+        found = {
+            (
+                sample.name.removeprefix(f"{NAMESPACE}_"),
+                sample.labels.get("version"),
+            ): sample.value
+            for family in text_string_to_metric_families(replica.get("/metrics").text)
+            for sample in family.samples
+        }
+    assert found[("monitor_retrain", version)] == 1
+    assert found[("monitor_min_live_accuracy", None)] == 0.25
+    assert found[("monitor_min_feedback", None)] == 7
+    finished = found[("monitor_last_run_timestamp_seconds", None)]
+    assert finished == pytest.approx(live.monitoring_file.stat().st_mtime, abs=5)
 
 
 def test_the_page_draws_one_chart_per_feature(live: Settings, params: Params) -> None:

@@ -28,6 +28,7 @@ from {{ cookiecutter.module_name }}.store.groups import (
 from {{ cookiecutter.module_name }}.store.memory import MemoryStore
 from {{ cookiecutter.module_name }}.store.records import (
     Feedback,
+    MonitorRun,
     StoredPrediction,
 )
 from {{ cookiecutter.module_name }}.store.redis_store import RedisStore
@@ -138,6 +139,27 @@ async def test_a_healthy_store_answers_ping(store: PredictionStore) -> None:
     assert store.pending() == 0
     assert store.failed_writes == store.dropped == 0
     assert store.problem() is None
+
+
+def monitor_run(retrain: bool) -> MonitorRun:
+    return MonitorRun(
+        retrain=retrain,
+        finished_at=1_800_000_000.5,
+        model_version="abc123",
+        min_live_accuracy=0.8,
+        min_feedback=50,
+    )
+
+
+async def test_the_last_monitor_run_is_kept_and_replaced(
+    store: PredictionStore,
+) -> None:
+    assert await store.last_monitor_run() is None
+
+    await store.save_monitor_run(monitor_run(retrain=True))
+    await store.save_monitor_run(monitor_run(retrain=False))
+
+    assert await store.last_monitor_run() == monitor_run(retrain=False)
 
 
 def feedback(label: str) -> Feedback:
@@ -285,12 +307,16 @@ async def test_every_redis_key_is_bounded(shared_redis: str) -> None:
 
     await store.save(group)
     await store.add_feedback(saved[0]["prediction_id"], feedback("red"))
+    await store.save_monitor_run(monitor_run(retrain=True))
+    await store.save_monitor_run(monitor_run(retrain=False))
 
     keys = {key.decode() for key in admin.scan_iter(match=f"*{store.keys.namespace}*")}
     group_key, counts = store.keys.of(saved[0]["prediction_id"]), store.keys.counts
-    assert keys == {group_key, store.keys.index, counts}
-    assert all(0 < admin.ttl(key) <= 60 for key in keys - {counts})
+    fixed = {counts, store.keys.monitor_run}
+    assert keys == {group_key, store.keys.index, *fixed}
+    assert all(0 < admin.ttl(key) <= 60 for key in keys - fixed)
     assert admin.hkeys(counts) == [b"total", b"correct"]  # two counters, no more
+    assert admin.type(store.keys.monitor_run) == b"string"  # the last run only
     await store.close()
 
 

@@ -2,14 +2,17 @@
 
 It reads them from Redis (the server's in-memory store is out of reach of another
 process), compares each feature with the training set, and writes
-reports/monitoring.json and reports/monitoring.html.
+reports/monitoring.json and reports/monitoring.html. Its verdict also goes back to
+Redis, where every API replica reads it for /metrics (and so for the alert rules of
+deploy/monitoring/).
 """
 
 import asyncio
-from collections.abc import Mapping
+import time
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict
 from datetime import UTC, datetime
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
 import numpy as np
 
@@ -21,16 +24,21 @@ from ..params import MonitorParams, Params
 from ..pipeline.tables import read_table
 from ..settings import Settings
 from ..store.contract import StoreUnavailable
-from ..store.records import StoredPrediction
+from ..store.records import MonitorRun, StoredPrediction
 from .drift import compare
 from .page import render
+
+if TYPE_CHECKING:
+    from ..store.redis_store import RedisStore
+
+T = TypeVar("T")
 
 # A report is a batch job: it can wait longer for Redis than a request does.
 READ_TIMEOUT_SECONDS = 10.0
 
 
-def read_recent(settings: Settings, limit: int) -> list[StoredPrediction]:
-    """Return up to `limit` stored predictions, the most recent first."""
+def in_redis(settings: Settings, use: Callable[["RedisStore"], Awaitable[T]]) -> T:
+    """Run `use` on the store that the API writes to, in Redis."""
     if settings.redis_url is None:
         raise ProjectError(
             "REDIS_URL is not set: the drift report reads the predictions that the"
@@ -38,17 +46,22 @@ def read_recent(settings: Settings, limit: int) -> list[StoredPrediction]:
         )
     from ..store.redis_store import RedisStore
 
-    async def read(url: str) -> list[StoredPrediction]:
+    async def run(url: str) -> T:
         store = RedisStore(url, timeout=READ_TIMEOUT_SECONDS)
         try:
-            return await store.recent(limit)
+            return await use(store)
         finally:
             await store.close()
 
     try:
-        return asyncio.run(read(settings.redis_url))
+        return asyncio.run(run(settings.redis_url))
     except StoreUnavailable as error:
         raise ProjectError(f"REDIS_URL: {error}") from None
+
+
+def read_recent(settings: Settings, limit: int) -> list[StoredPrediction]:
+    """Return up to `limit` stored predictions, the most recent first."""
+    return in_redis(settings, lambda store: store.recent(limit))
 
 
 class Verdict(TypedDict):
@@ -118,6 +131,14 @@ def monitor(settings: Settings, params: Params) -> tuple[str, Verdict]:
     write_json(report, settings.monitoring_file)
     with atomic_path(settings.monitoring_page) as temporary:
         temporary.write_text(render(report, values), encoding="utf-8")
+    run = MonitorRun(
+        retrain=decided["retrain"],
+        finished_at=time.time(),
+        model_version=recent[0]["model_version"],
+        min_live_accuracy=rules.min_live_accuracy,
+        min_feedback=rules.min_feedback,
+    )
+    in_redis(settings, lambda store: store.save_monitor_run(run))
     said = "; ".join(decided["reasons"]) if decided["retrain"] else "no retrain"
     return (
         f"{len(recent)} predictions; drifted: {', '.join(drifted) or 'none'};"

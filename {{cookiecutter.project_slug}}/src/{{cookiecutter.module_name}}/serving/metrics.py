@@ -1,18 +1,29 @@
 """What GET /metrics reports, in Prometheus' text format.
 
+This process's own counts (sum them over replicas):
+
 - `<package>_http_request_duration_seconds`: a latency histogram per method, route and
   status (its `_count` is the number of requests);
 - `<package>_predictions_total` per predicted label;
-- `<package>_store_failed_writes`, `_store_pending_writes`, `_store_dropped`: the
-  prediction store's health, read when scraped;
-- `<package>_store_evictions_total`: entries the store evicted to make room. With Redis
-  it is Redis's own `evicted_keys`, which counts for the whole Redis: every replica
-  reports the same value, so aggregate it with `max`, not `sum`;
-- `<package>_feedback_total`, `<package>_live_accuracy`: the feedback received and the
-  share of those predictions that were right;
+- `<package>_store_failed_writes_total`, `_store_dropped_total`: predictions the store
+  could not write at once, and those lost because the backlog was full;
+  `<package>_store_pending_writes`: the backlog now;
 - `<package>_model_info`: the served model's version and runtime;
 - `<package>_model_load_failures_total`: versions that a server following a registry
   alias could not load (the model before kept serving).
+
+Read from the store when scraped: with Redis every replica reports the same values,
+so aggregate them with `max`, not `sum`:
+
+- `<package>_store_evictions_total`: entries the store evicted to make room (Redis's
+  own `evicted_keys`);
+- `<package>_feedback_predictions`, `_feedback_correct_predictions`: predictions with
+  feedback, and those that were right. Gauges, not counters: a replaced feedback can
+  lower the right ones by one. `<package>_live_accuracy` is their all-time ratio;
+- `<package>_monitor_retrain`: 1 when the last `monitor` run said retrain, labelled
+  with the model `version` serving then; `_monitor_last_run_timestamp_seconds`; and
+  `_monitor_min_live_accuracy`, `_monitor_min_feedback`, the thresholds of params.yaml
+  it judged with, so that alert rules compare against them instead of copying them.
 
 Each server process counts for itself: run one worker per container (scale with
 replicas, as deploy/kubernetes/ does) and let Prometheus scrape each one.
@@ -28,6 +39,7 @@ from prometheus_client.registry import Collector
 
 from ..predictor import Predictor
 from ..store.contract import FeedbackCounts, PredictionStore, StoreUnavailable
+from ..store.records import MonitorRun
 
 log = logging.getLogger(__name__)
 
@@ -40,17 +52,24 @@ def gauge(name: str, summary: str, value: float) -> GaugeMetricFamily:
     return GaugeMetricFamily(f"{NAMESPACE}_{name}", summary, value=value)
 
 
+def counter(name: str, summary: str, value: float) -> CounterMetricFamily:
+    """A counter; the text format names it `<name>_total`."""
+    return CounterMetricFamily(f"{NAMESPACE}_{name}", summary, value=value)
+
+
 class StoreCollector(Collector):
-    """Reads the store's counters and the feedback counts when Prometheus scrapes."""
+    """Reports the store's health, and what the store holds for every replica (read
+    by `Metrics.refresh` before each scrape)."""
 
     def __init__(self, store: PredictionStore) -> None:
         self.store = store
         self.feedback = FeedbackCounts()
         self.evictions = 0
+        self.monitor_run: MonitorRun | None = None
 
     def collect(self) -> Iterator[Metric]:
         store, feedback = self.store, self.feedback
-        yield gauge(
+        yield counter(
             "store_failed_writes",
             "Predictions the store could not write at once",
             store.failed_writes,
@@ -58,23 +77,58 @@ class StoreCollector(Collector):
         yield gauge(
             "store_pending_writes", "Predictions waiting for the store", store.pending()
         )
-        yield gauge(
+        yield counter(
             "store_dropped",
             "Predictions lost because the store's backlog was full",
             store.dropped,
         )
-        yield CounterMetricFamily(
-            f"{NAMESPACE}_store_evictions",
+        yield counter(
+            "store_evictions",
             "Entries the store evicted to make room (Redis: for the whole Redis)",
-            value=self.evictions,
+            self.evictions,
         )
-        yield gauge("feedback_total", "Predictions that got feedback", feedback.total)
+        yield gauge(
+            "feedback_predictions", "Predictions that got feedback", feedback.total
+        )
+        yield gauge(
+            "feedback_correct_predictions",
+            "Predictions whose feedback matched the predicted label",
+            feedback.correct,
+        )
         if feedback.total:
             yield gauge(
                 "live_accuracy",
                 "Share of the predictions with feedback that were right",
                 feedback.correct / feedback.total,
             )
+        if self.monitor_run is not None:
+            yield from monitored(self.monitor_run)
+
+
+def monitored(run: MonitorRun) -> Iterator[Metric]:
+    """The last `monitor` run's verdict, and the thresholds it judged with."""
+    retrain = GaugeMetricFamily(
+        f"{NAMESPACE}_monitor_retrain",
+        "1 when the last monitor run said retrain, for the model version serving then",
+        labels=["version"],
+    )
+    retrain.add_metric([run["model_version"]], float(run["retrain"]))
+    yield retrain
+    yield gauge(
+        "monitor_last_run_timestamp_seconds",
+        "When the last monitor run finished",
+        run["finished_at"],
+    )
+    yield gauge(
+        "monitor_min_live_accuracy",
+        "The live accuracy under which monitor says retrain (params.yaml)",
+        run["min_live_accuracy"],
+    )
+    yield gauge(
+        "monitor_min_feedback",
+        "Predictions with feedback that the live accuracy needs (params.yaml)",
+        run["min_feedback"],
+    )
 
 
 class Metrics:
@@ -137,5 +191,6 @@ class Metrics:
         try:
             collector.feedback = await collector.store.feedback_counts()
             collector.evictions = await collector.store.evictions()
+            collector.monitor_run = await collector.store.last_monitor_run()
         except StoreUnavailable as error:
             log.warning("store counts unavailable for /metrics: %s", error)

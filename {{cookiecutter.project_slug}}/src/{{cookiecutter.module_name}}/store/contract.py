@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from .groups import PredictionGroup
-from .records import Feedback, StoredPrediction
+from .records import Feedback, MonitorRun, StoredPrediction
 
 
 class StoreUnavailable(Exception):
@@ -60,6 +60,12 @@ class PredictionStore(Protocol):
         The feedback counts keep it: they are numbers, and hold nobody's data.
         """
         ...
+
+    async def save_monitor_run(self, run: MonitorRun) -> None:
+        """Keep the last `monitor` run (one, the newest), for /metrics."""
+        ...
+
+    async def last_monitor_run(self) -> MonitorRun | None: ...
 
     async def evictions(self) -> int:
         """How many entries the store evicted to make room for new ones."""

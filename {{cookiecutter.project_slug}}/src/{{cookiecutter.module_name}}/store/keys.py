@@ -31,6 +31,11 @@ class RedisKeys:
         """A hash of two counters: feedback received, and right."""
         return "{" + self.namespace + "}:feedback-counts"
 
+    @property
+    def monitor_run(self) -> str:
+        """The last `monitor` run, as JSON."""
+        return "{" + self.namespace + "}:monitor-run"
+
     def group(self, group_id: str) -> str:
         return self.group_prefix + group_id
 

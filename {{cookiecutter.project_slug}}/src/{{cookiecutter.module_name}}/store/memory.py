@@ -5,7 +5,7 @@ from itertools import islice
 
 from .contract import FeedbackCounts
 from .groups import PredictionGroup
-from .records import Feedback, StoredPrediction
+from .records import Feedback, MonitorRun, StoredPrediction
 
 
 class MemoryStore:
@@ -22,6 +22,7 @@ class MemoryStore:
         self._items: OrderedDict[str, PredictionGroup] = OrderedDict()
         self._feedback: dict[str, Feedback] = {}
         self._counts = FeedbackCounts()
+        self._monitor_run: MonitorRun | None = None
 
     async def save(self, group: PredictionGroup) -> None:
         self._items.update(dict.fromkeys(group.ids, group))
@@ -73,6 +74,12 @@ class MemoryStore:
             for other in rest.ids:
                 self._items[other] = rest
         return True
+
+    async def save_monitor_run(self, run: MonitorRun) -> None:
+        self._monitor_run = run
+
+    async def last_monitor_run(self) -> MonitorRun | None:
+        return self._monitor_run
 
     async def evictions(self) -> int:
         return self.evicted

@@ -35,7 +35,20 @@ class StoredPrediction(Prediction):
     feedback: Feedback | None
 
 
+class MonitorRun(TypedDict):
+    """The last `monitor` run, kept in the store so that every API replica reports it
+    in /metrics: the verdict, when, the model serving then (the version of the most
+    recent prediction), and the thresholds of params.yaml it judged with."""
+
+    retrain: bool
+    finished_at: float  # Unix time
+    model_version: str
+    min_live_accuracy: float
+    min_feedback: int
+
+
 FEEDBACK = TypeAdapter(Feedback)
+MONITOR_RUN = TypeAdapter(MonitorRun)
 
 
 def feedback_from_json(raw: bytes) -> Feedback:

@@ -10,7 +10,8 @@ Every key it writes is bounded, so that a Redis with a `maxmemory` and the
   the groups closest to expiry, the oldest, first; their feedback goes with them.
 - `{NS}:groups`, the index of groups by time, for `recent`: trimmed to the TTL and to
   `index_size` groups at each write, and expiring with the newest group.
-- `{NS}:feedback-counts`, a hash of two counters.
+- `{NS}:feedback-counts`, a hash of two counters, and `{NS}:monitor-run`, the last
+  `monitor` run's verdict.
 
 NS is the namespace (keys.py). The layout of template 1.0.0 is converted by
 `migrate-store` (migration.py).
@@ -32,7 +33,13 @@ from ..settings import INDEX_SIZE, THIRTY_DAYS
 from .contract import FeedbackCounts, StoreUnavailable
 from .groups import PredictionGroup
 from .keys import FEEDBACK_FIELD, RECORD, RedisKeys
-from .records import Feedback, StoredPrediction, feedback_from_json
+from .records import (
+    MONITOR_RUN,
+    Feedback,
+    MonitorRun,
+    StoredPrediction,
+    feedback_from_json,
+)
 from .writer import WriteBehind
 
 log = logging.getLogger(__name__)
@@ -264,6 +271,16 @@ class RedisStore:
             self._client.hmget(self.keys.counts, "total", "correct")
         )
         return FeedbackCounts(int(total or 0), int(correct or 0))
+
+    async def save_monitor_run(self, run: MonitorRun) -> None:
+        try:
+            await self._client.set(self.keys.monitor_run, orjson.dumps(run))
+        except REDIS_ERRORS as error:
+            raise StoreUnavailable(f"redis write failed: {error!r}") from error
+
+    async def last_monitor_run(self) -> MonitorRun | None:
+        raw = await self._call(self._client.get(self.keys.monitor_run))
+        return None if raw is None else MONITOR_RUN.validate_json(raw)
 
     async def evictions(self) -> int:
         """Keys that Redis evicted for lack of memory, since it started: Redis-wide,
