@@ -60,6 +60,7 @@ DEPENDENCIES = frozenset(
         "pip_audit",
         "pre_commit",
         "prometheus_client",
+        "pyarrow",
         "pydantic",
         "pydantic_settings",
         "pytest",

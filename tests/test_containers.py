@@ -241,14 +241,14 @@ def test_the_image_serves_as_its_own_user(tmp_path: Path, image_root: Path) -> N
 def manifests(baked: BakedProject) -> dict[str, dict[str, Any]]:
     """The Kubernetes manifests by kind."""
     folder = baked.path / "deploy" / "kubernetes"
-    loaded = [yaml.safe_load(path.read_text()) for path in sorted(folder.glob("*.yaml"))]
+    loaded = [yaml.safe_load(path.read_text()) for path in sorted(folder.rglob("*.yaml"))]
     return {manifest["kind"]: manifest for manifest in loaded}
 
 
 def test_the_kubernetes_manifests_pass_the_kubernetes_schemas(baked: BakedProject) -> None:
-    files = sorted(str(path) for path in (baked.path / "deploy" / "kubernetes").glob("*.yaml"))
+    files = sorted(str(p) for p in (baked.path / "deploy" / "kubernetes").rglob("*.yaml"))
 
-    assert len(files) == 6
+    assert len(files) == 7
     baked.run(str(BIN / "kubernetes-validate"), "--strict", *files)
 
 
@@ -278,6 +278,37 @@ def test_the_deployment_runs_the_image_as_its_user_and_probes_health(
     selector = found["Service"]["spec"]["selector"]
     assert selector.items() <= pod_labels(found["Deployment"]).items()
     assert pod["volumes"] == [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}]
+
+
+def test_the_scoring_job_shards_one_file_over_its_pods_as_the_api_runs(
+    baked: BakedProject,
+) -> None:
+    found = manifests(baked)
+    job, api = found["Job"]["spec"], found["Deployment"]["spec"]["template"]["spec"]
+    pod = job["template"]["spec"]
+    [container], [serving] = pod["containers"], api["containers"]
+    image = final_stage(baked.read("Dockerfile"))
+    command = container["command"]
+    parts = int(command[-1].removeprefix("--shard=$(JOB_COMPLETION_INDEX)/"))
+
+    assert job["completionMode"] == "Indexed"
+    assert job["completions"] == job["parallelism"] == parts
+    assert command[:2] == [image.command[0], "score"]
+    assert "$(JOB_COMPLETION_INDEX)" in command[3]  # one output file per part
+    assert container["image"] == serving["image"]
+    assert pod["securityContext"] == api["securityContext"]
+    assert container["securityContext"] == serving["securityContext"]
+    assert pod["volumes"] == api["volumes"]
+    assert {"requests", "limits"} <= container["resources"].keys()
+    assert pod["restartPolicy"] == "Never"
+    assert {"configMapRef": {"name": found["ConfigMap"]["metadata"]["name"]}} in (
+        container["envFrom"]
+    )
+    # Neither the API's Service nor its NetworkPolicy (no egress to storage) selects it.
+    labels = job["template"]["metadata"]["labels"]
+    assert not found["Service"]["spec"]["selector"].items() <= labels.items()
+    policy = found["NetworkPolicy"]["spec"]["podSelector"]["matchLabels"]
+    assert not policy.items() <= labels.items()
 
 
 def test_the_deployment_runs_a_released_image(baked: BakedProject) -> None:

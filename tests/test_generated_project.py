@@ -272,6 +272,7 @@ def test_make_benchmark_times_start_up_and_drives_both_servers_with_wrk(
         BENCHMARK_SECONDS="1",
         BENCHMARK_RUNS="1",
         BENCHMARK_ROUNDS="1",
+        BENCHMARK_SCORE_ROWS="2000",
         timeout=900,
     )
 
@@ -281,3 +282,9 @@ def test_make_benchmark_times_start_up_and_drives_both_servers_with_wrk(
     assert "client: wrk" in output and "model runtime: onnx" in output
     assert re.search(r"^single / bare +\d+\.\d\d", output, re.MULTILINE), output
     assert re.search(r"^batch / single rows +\d+\.\d", output, re.MULTILINE), output
+    assert "batch scoring (score; 10 row groups of 2000 rows; model runtime: onnx)" in output
+    for line in ("one process", "two shards at once"):
+        assert re.search(rf"^{line} +\d+\.\d\d s +[\d,]+ rows/s", output, re.M), output
+    assert re.search(
+        r"^peak memory, one process: \d+ MB for 1 row group, \d+ MB for 10$", output, re.M
+    )

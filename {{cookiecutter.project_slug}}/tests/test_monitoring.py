@@ -19,7 +19,7 @@ from {{ cookiecutter.module_name }}.cli import RETRAIN_EXIT_CODE, app
 from {{ cookiecutter.module_name }}.dataset import CLASSES, FEATURES, TARGET
 from {{ cookiecutter.module_name }}.errors import ProjectError
 from {{ cookiecutter.module_name }}.monitoring.drift import stability_index
-from {{ cookiecutter.module_name }}.monitoring.report import monitor
+from {{ cookiecutter.module_name }}.monitoring.report import in_redis, monitor
 from {{ cookiecutter.module_name }}.monitoring.snapshot import PROVENANCE
 from {{ cookiecutter.module_name }}.params import Params
 from {{ cookiecutter.module_name }}.serving.app import create_app
@@ -167,6 +167,26 @@ def test_every_replica_reports_the_last_verdict_and_its_thresholds(
     assert found[("monitor_min_feedback", None)] == 7
     finished = found[("monitor_last_run_timestamp_seconds", None)]
     assert finished == pytest.approx(live.monitoring_file.stat().st_mtime, abs=5)
+    assert found[("monitor_retrain_since_timestamp_seconds", version)] == finished
+
+
+def test_runs_that_keep_saying_retrain_keep_the_first_ones_time(
+    live: Settings, params: Params
+) -> None:
+    send(live, training_rows(live, 300, SHIFTED))
+    calm = params.monitor.model_copy(update={"min_psi": 1e9})  # nothing drifts
+    runs = []
+
+    for rules in (params.monitor, params.monitor, calm):
+        monitor(live, params.model_copy(update={"monitor": rules}))
+        runs.append(in_redis(live, lambda store: store.last_monitor_run()))
+    first, second, third = runs
+
+    assert first and second and third
+    assert first["retrain"] and second["retrain"] and not third["retrain"]
+    assert second["retrain_since"] == first["retrain_since"] == first["finished_at"]
+    assert second["finished_at"] > first["finished_at"]
+    assert third["retrain_since"] is None
 
 
 def test_the_page_draws_one_chart_per_feature(live: Settings, params: Params) -> None:

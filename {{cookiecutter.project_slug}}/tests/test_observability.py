@@ -82,6 +82,7 @@ def test_metrics_pass_promtool_after_traffic_an_outage_and_a_swap(
             model_version=answer["model_version"],
             min_live_accuracy=0.8,
             min_feedback=50,
+            retrain_since=time.time() - 90_000,
         )
         in_redis(settings, lambda store: store.save_monitor_run(run))  # as monitor
         client.get("/metrics")  # reads the store's values while it answers
@@ -97,7 +98,11 @@ def test_metrics_pass_promtool_after_traffic_an_outage_and_a_swap(
         for family in text_string_to_metric_families(text)
         for sample in family.samples
     }
-    for name in ("store_pending_writes", "feedback_predictions", "monitor_retrain"):
+    for name in (
+        "store_pending_writes",
+        "feedback_predictions",
+        "monitor_retrain_since_timestamp_seconds",
+    ):
         assert found[name].value > 0, name
     assert found["model_info"].labels["version"] == "swapped"
     assert found["model_load_failures_total"].value == 1

@@ -148,6 +148,7 @@ def monitor_run(retrain: bool) -> MonitorRun:
         model_version="abc123",
         min_live_accuracy=0.8,
         min_feedback=50,
+        retrain_since=1_799_000_000.0 if retrain else None,
     )
 
 

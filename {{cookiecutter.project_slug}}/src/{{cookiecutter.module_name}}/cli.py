@@ -121,6 +121,32 @@ def predict(
     typer.echo(json.dumps(answer))
 
 
+@app.command()
+@one_line_errors
+def score(
+    source: Annotated[
+        str, typer.Argument(help="A Parquet file: a path, or s3://bucket/key")
+    ],
+    target: Annotated[
+        str, typer.Argument(help="Where to write the predictions, as Parquet")
+    ],
+    shard: Annotated[
+        str,
+        typer.Option(help="I/N: score only the I-th (from 0) of N parts of the file"),
+    ] = "0/1",
+) -> None:
+    """Predict every row of a Parquet file, one row group at a time, and write the
+    input columns with the label and each class's probability."""
+    from .predictor import Predictor
+    from .scoring import Shard
+    from .scoring import score as write_scores
+    from .settings import load_settings
+
+    parts = Shard.parse(shard)
+    predictor = Predictor.load(load_settings())
+    typer.echo(write_scores(predictor, source, target, parts))
+
+
 # `monitor`'s exit code when its verdict says retrain (1 is an error, 2 a usage error).
 RETRAIN_EXIT_CODE = 3
 

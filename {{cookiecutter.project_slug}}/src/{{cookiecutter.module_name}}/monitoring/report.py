@@ -85,6 +85,31 @@ def verdict(
     return Verdict(retrain=bool(reasons), reasons=reasons)
 
 
+async def remember(
+    store: "RedisStore",
+    decided: Verdict,
+    newest: StoredPrediction,
+    rules: MonitorParams,
+) -> None:
+    """Store this run for /metrics, with the time since which runs have said retrain
+    for the model that serves (the newest prediction's)."""
+    now, version = time.time(), newest["model_version"]
+    since: float | None = None
+    if decided["retrain"]:
+        last = await store.last_monitor_run()
+        same = last is not None and last["model_version"] == version
+        since = (last["retrain_since"] if last and same else None) or now
+    run = MonitorRun(
+        retrain=decided["retrain"],
+        finished_at=now,
+        model_version=version,
+        min_live_accuracy=rules.min_live_accuracy,
+        min_feedback=rules.min_feedback,
+        retrain_since=since,
+    )
+    await store.save_monitor_run(run)
+
+
 def monitor(settings: Settings, params: Params) -> tuple[str, Verdict]:
     """Write the drift report and its verdict; return a one-line summary, and the
     verdict."""
@@ -131,14 +156,7 @@ def monitor(settings: Settings, params: Params) -> tuple[str, Verdict]:
     write_json(report, settings.monitoring_file)
     with atomic_path(settings.monitoring_page) as temporary:
         temporary.write_text(render(report, values), encoding="utf-8")
-    run = MonitorRun(
-        retrain=decided["retrain"],
-        finished_at=time.time(),
-        model_version=recent[0]["model_version"],
-        min_live_accuracy=rules.min_live_accuracy,
-        min_feedback=rules.min_feedback,
-    )
-    in_redis(settings, lambda store: store.save_monitor_run(run))
+    in_redis(settings, lambda store: remember(store, decided, recent[0], rules))
     said = "; ".join(decided["reasons"]) if decided["retrain"] else "no retrain"
     return (
         f"{len(recent)} predictions; drifted: {', '.join(drifted) or 'none'};"

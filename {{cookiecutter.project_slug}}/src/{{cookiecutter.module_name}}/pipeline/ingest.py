@@ -5,35 +5,24 @@ appended as rows of the same columns."""
 from pathlib import Path
 
 import pandas as pd
-from pydantic import TypeAdapter, ValidationError
 
 from .. import dataset
+from ..checks import check_features
 from ..errors import ProjectError
 from ..params import Params
 from ..settings import Settings
 from .tables import read_table, write_table
 
-ROWS = TypeAdapter(list[dataset.Features])
-
 
 def check(frame: pd.DataFrame) -> None:
     """Raise ProjectError naming the first column that breaks its declared rule, the
-    rule, and how many rows break it. Rows with an empty cell are left to prepare,
-    which drops them."""
-    columns = (*dataset.FEATURES, dataset.TARGET)
-    missing = [name for name in columns if name not in frame]
-    if missing:
-        raise ProjectError(f"column {missing[0]!r}: missing (dataset.py declares it)")
-    complete = frame[list(dataset.FEATURES)].dropna()
-    try:
-        ROWS.validate_python(complete.to_dict("records"))
-    except ValidationError as error:
-        problems = [(problem["loc"][1], problem["msg"]) for problem in error.errors()]
-        column, rule = problems[0]
-        breaking = problems.count((column, rule))
+    rule, and how many rows break it (checks.py). Rows with an empty cell are left to
+    prepare, which drops them."""
+    check_features(frame)
+    if dataset.TARGET not in frame:
         raise ProjectError(
-            f"column {column!r}: {rule} ({breaking} of {len(frame)} rows)"
-        ) from None
+            f"column {dataset.TARGET!r}: missing (dataset.py declares it)"
+        )
     labels = frame[dataset.TARGET].dropna().astype(str)
     unknown = labels[~labels.isin(dataset.CLASSES)]
     if len(unknown):

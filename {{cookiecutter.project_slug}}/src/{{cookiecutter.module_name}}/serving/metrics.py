@@ -9,8 +9,9 @@ This process's own counts (sum them over replicas):
   could not write at once, and those lost because the backlog was full;
   `<package>_store_pending_writes`: the backlog now;
 - `<package>_model_info`: the served model's version and runtime;
-- `<package>_model_load_failures_total`: versions that a server following a registry
-  alias could not load (the model before kept serving).
+- `<package>_model_load_failures_total`: attempts of a server following a registry
+  alias to load a new version that failed (the model before kept serving; it tries
+  again at each refresh).
 
 Read from the store when scraped: with Redis every replica reports the same values,
 so aggregate them with `max`, not `sum`:
@@ -21,9 +22,14 @@ so aggregate them with `max`, not `sum`:
   feedback, and those that were right. Gauges, not counters: a replaced feedback can
   lower the right ones by one. `<package>_live_accuracy` is their all-time ratio;
 - `<package>_monitor_retrain`: 1 when the last `monitor` run said retrain, labelled
-  with the model `version` serving then; `_monitor_last_run_timestamp_seconds`; and
-  `_monitor_min_live_accuracy`, `_monitor_min_feedback`, the thresholds of params.yaml
-  it judged with, so that alert rules compare against them instead of copying them.
+  with the model `version` serving then, and, while runs keep saying so for that
+  version, `_monitor_retrain_since_timestamp_seconds`: since when;
+  `_monitor_last_run_timestamp_seconds`; and `_monitor_min_live_accuracy`,
+  `_monitor_min_feedback`, the thresholds of params.yaml it judged with, so that alert
+  rules compare against them instead of copying them.
+
+Until the store has answered once, these store values are not reported at all, rather
+than as zeros that would jump when it answers.
 
 Each server process counts for itself: run one worker per container (scale with
 replicas, as deploy/kubernetes/ does) and let Prometheus scrape each one.
@@ -66,6 +72,7 @@ class StoreCollector(Collector):
         self.feedback = FeedbackCounts()
         self.evictions = 0
         self.monitor_run: MonitorRun | None = None
+        self.read = False  # whether the store has answered once
 
     def collect(self) -> Iterator[Metric]:
         store, feedback = self.store, self.feedback
@@ -82,6 +89,8 @@ class StoreCollector(Collector):
             "Predictions lost because the store's backlog was full",
             store.dropped,
         )
+        if not self.read:
+            return
         yield counter(
             "store_evictions",
             "Entries the store evicted to make room (Redis: for the whole Redis)",
@@ -114,6 +123,14 @@ def monitored(run: MonitorRun) -> Iterator[Metric]:
     )
     retrain.add_metric([run["model_version"]], float(run["retrain"]))
     yield retrain
+    if run["retrain_since"] is not None:
+        since = GaugeMetricFamily(
+            f"{NAMESPACE}_monitor_retrain_since_timestamp_seconds",
+            "Since when monitor runs have said retrain for this model version",
+            labels=["version"],
+        )
+        since.add_metric([run["model_version"]], run["retrain_since"])
+        yield since
     yield gauge(
         "monitor_last_run_timestamp_seconds",
         "When the last monitor run finished",
@@ -161,7 +178,7 @@ class Metrics:
         )
         self._load_failures = Counter(
             "model_load_failures",
-            "Model versions that failed to load; the model before kept serving",
+            "Failed attempts to load a new model version; the one before kept serving",
             namespace=NAMESPACE,
             registry=self.registry,
         )
@@ -192,5 +209,6 @@ class Metrics:
             collector.feedback = await collector.store.feedback_counts()
             collector.evictions = await collector.store.evictions()
             collector.monitor_run = await collector.store.last_monitor_run()
+            collector.read = True
         except StoreUnavailable as error:
             log.warning("store counts unavailable for /metrics: %s", error)

@@ -38,13 +38,16 @@ class StoredPrediction(Prediction):
 class MonitorRun(TypedDict):
     """The last `monitor` run, kept in the store so that every API replica reports it
     in /metrics: the verdict, when, the model serving then (the version of the most
-    recent prediction), and the thresholds of params.yaml it judged with."""
+    recent prediction), and the thresholds of params.yaml it judged with. While runs
+    keep saying retrain for the same model, `retrain_since` keeps the first one's time
+    (None without a retrain)."""
 
     retrain: bool
     finished_at: float  # Unix time
     model_version: str
     min_live_accuracy: float
     min_feedback: int
+    retrain_since: float | None
 
 
 FEEDBACK = TypeAdapter(Feedback)
