@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import redis
 
-from baking import BakedProject, bake, free_port, needed, tool_env, wait_until
+from baking import BIN, BakedProject, bake, free_port, needed, tool_env, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -242,6 +242,90 @@ def test_served_predictions_land_in_redis(installed: BakedProject, redis_url: st
     row = group["ids"].index(created["prediction_id"])
     assert group["labels"][row] == "setosa"
     assert "storing predictions in Redis" in log
+
+
+def test_score_reads_and_writes_object_storage_and_leaves_nothing_on_failure(
+    installed: BakedProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`score` against moto's standalone S3 server, configured as a user would: the AWS
+    variables and AWS_ENDPOINT_URL, with s3:// paths for the input and the output."""
+    if installed.answers:
+        pytest.skip("scoring is the same for every option: the default project runs it")
+    installed.run("make", "pipeline")
+    port = free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": endpoint,
+    }.items():
+        monkeypatch.setenv(name, value)  # every command below reads them
+    python = str(installed.path / ".venv/bin/python")
+    score = [str(installed.path / ".venv/bin" / installed.path.name), "score"]
+    # Three row groups of four rows; the last one breaks the data module's rules.
+    example = installed.example()
+    upload = (
+        "import sys, pyarrow as pa, pyarrow.parquet as pq, pyarrow.fs as fs\n"
+        f"rows = [{example!r}] * 8 + [{{**{example!r}, sys.argv[1]: -1.0}}] * 4\n"
+        "s3, path = fs.FileSystem.from_uri(sys.argv[2])\n"
+        "pq.write_table(pa.Table.from_pylist(rows), path, filesystem=s3, row_group_size=4)\n"
+    )
+    listing = (
+        "import pyarrow.fs as fs\n"
+        "s3, _ = fs.FileSystem.from_uri('s3://scores/')\n"
+        "print(sorted(f.path for f in s3.get_file_info(fs.FileSelector('scores', recursive=True))))"
+    )
+    server = subprocess.Popen(
+        [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+    def answers() -> bool:
+        try:
+            urllib.request.urlopen(endpoint, timeout=2).close()
+            return True
+        except (urllib.error.URLError, ConnectionError):
+            return False
+
+    try:
+        wait_until(answers, "moto's S3 server")
+        urllib.request.urlopen(urllib.request.Request(f"{endpoint}/scores", method="PUT"))
+        feature = next(iter(example))
+        installed.run(python, "-c", upload, feature, "s3://scores/in.parquet")
+        first = installed.run(
+            *score,
+            "s3://scores/in.parquet",
+            "s3://scores/out/part-0.parquet",
+            "--shard=0/2",
+        )
+        failed = subprocess.run(
+            [*score, "s3://scores/in.parquet", "s3://scores/out/all.parquet"],
+            cwd=installed.path,
+            env=tool_env(),
+            capture_output=True,
+            text=True,
+        )
+        stored = installed.run(python, "-c", listing)
+        read = installed.run(
+            python,
+            "-c",
+            "import pyarrow.parquet as pq, pyarrow.fs as fs; "
+            "s3, path = fs.FileSystem.from_uri('s3://scores/out/part-0.parquet'); "
+            "print(pq.read_table(path, filesystem=s3).column('label').to_pylist())",
+        )
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+    assert "score: wrote s3://scores/out/part-0.parquet (4 rows, row groups 0-0 of 3" in first
+    assert read.strip() == repr(["setosa"] * 4)
+    assert failed.returncode == 1
+    assert failed.stderr.startswith(f"error: column {feature!r}: ")
+    assert "rows in row group 2)" in failed.stderr
+    # The failed run's output is nowhere, not even under a temporary name.
+    assert stored.strip() == repr(["scores/in.parquet", "scores/out", "scores/out/part-0.parquet"])
 
 
 def test_the_airflow_dag_runs_the_pipeline(installed: BakedProject) -> None:

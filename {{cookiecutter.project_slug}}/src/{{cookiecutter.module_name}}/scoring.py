@@ -13,6 +13,7 @@ AWS_ENDPOINT_URL for S3-compatible storage).
 """
 
 import contextlib
+import secrets
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -70,15 +71,22 @@ def filesystem(uri: str) -> tuple[fs.FileSystem, str]:
 
 @contextlib.contextmanager
 def output(uri: str) -> Iterator[Any]:
-    """A writable file for `uri` that appears whole or not at all: a local file is
-    renamed into place once written; an S3 object appears when its upload completes."""
+    """A writable file for `uri` that appears whole or not at all: written under a
+    temporary name, then renamed (a local file) or copied (an S3 object, by S3 itself:
+    up to 5 GB, the limit of one copy) into place; deleted if anything fails."""
     if "://" not in uri:
         with atomic_path(Path(uri)) as temporary, temporary.open("wb") as file:
             yield file
         return
     found, path = filesystem(uri)
-    with found.open_output_stream(path) as stream:
-        yield stream
+    temporary = f"{path}.{secrets.token_hex(6)}.tmp"
+    try:
+        with found.open_output_stream(temporary) as stream:
+            yield stream
+        found.move(temporary, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):  # moved, or never written
+            found.delete_file(temporary)
 
 
 def score(predictor: Predictor, source: str, target: str, shard: Shard) -> str:
