@@ -79,14 +79,14 @@ def output(uri: str) -> Iterator[Any]:
             yield file
         return
     found, path = filesystem(uri)
-    temporary = f"{path}.{secrets.token_hex(6)}.tmp"
+    staging = f"{path}.{secrets.token_hex(6)}.tmp"
     try:
-        with found.open_output_stream(temporary) as stream:
+        with found.open_output_stream(staging) as stream:
             yield stream
-        found.move(temporary, path)
+        found.move(staging, path)
     finally:
         with contextlib.suppress(FileNotFoundError):  # moved, or never written
-            found.delete_file(temporary)
+            found.delete_file(staging)
 
 
 def score(predictor: Predictor, source: str, target: str, shard: Shard) -> str:
