@@ -3,7 +3,7 @@
 Everything else derives from this module: ingest checks the raw data against it, and the
 API's request schema and example, `predict` on the command line, the drift report, the
 load test, the benchmarks and the tests all read it. To work on your own data, edit this
-module (and the estimator in configs/params.yaml): course chapter 15 shows how.
+module (and the estimator in configs/params.yaml): course chapter 16 shows how.
 """
 
 from pathlib import Path
