@@ -20,10 +20,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from my_ml_project.dataset import EXAMPLE
-from my_ml_project.predictor import Predictor
-from my_ml_project.scoring import Shard, score
-from my_ml_project.settings import load_settings
+from {{ cookiecutter.module_name }}.dataset import EXAMPLE
+from {{ cookiecutter.module_name }}.predictor import Predictor
+from {{ cookiecutter.module_name }}.scoring import Shard, score
+from {{ cookiecutter.module_name }}.settings import load_settings
 
 GROUP_ROWS = int(os.environ.get("BENCHMARK_SCORE_ROWS", "100000"))
 LARGE = 10  # row groups of the large file

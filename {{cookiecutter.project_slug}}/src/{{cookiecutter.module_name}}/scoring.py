@@ -123,7 +123,8 @@ def score(predictor: Predictor, source: str, target: str, shard: Shard) -> str:
             labels, probabilities = predictor.answer(matrix)
             table = table.append_column(LABEL, pa.array(labels, pa.string()))
             for number, name in enumerate(columns[1:]):
-                table = table.append_column(name, pa.array(probabilities[:, number]))
+                column = pa.array(probabilities[:, number], pa.float64())
+                table = table.append_column(name, column)
             writer.write_table(table)
             rows += table.num_rows
             progress.update(table.num_rows)
