@@ -22,6 +22,9 @@ OPTIONAL_PATHS = {
     "LICENSE": ANSWERS["license"] != "Proprietary",
     ".flake8": ANSWERS["linter"] == "flake8+black",
     "tests/test_tracking.py": TRACKING,
+    # The shared registry's server image, and retraining against that registry.
+    "deploy/mlflow": TRACKING,
+    "deploy/kubernetes/jobs/retrain.yaml": TRACKING,
     "dags": ANSWERS["orchestrator"] == "airflow",
 }
 

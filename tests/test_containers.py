@@ -35,8 +35,13 @@ VENV = "/app/.venv"
 SYSTEM_PYTHON = "/usr/bin/python3.11"
 
 
-def test_the_dockerfile_passes_hadolint(baked: BakedProject) -> None:
-    baked.run(str(BIN / "hadolint"), "Dockerfile")
+def test_the_dockerfiles_pass_hadolint(baked: BakedProject) -> None:
+    dockerfiles = sorted(
+        str(path.relative_to(baked.path)) for path in baked.path.rglob("Dockerfile")
+    )
+
+    assert len(dockerfiles) == (2 if baked.option("experiment_tracking") == "mlflow" else 1)
+    baked.run(str(BIN / "hadolint"), *dockerfiles)
 
 
 def test_the_image_runs_as_a_non_root_user_with_a_health_check(baked: BakedProject) -> None:
@@ -75,6 +80,41 @@ def test_compose_keeps_the_api_local_keyed_and_redis_bounded(baked: BakedProject
     assert services["redis"]["environment"]["REDISCLI_AUTH"] == password
     assert "healthcheck" in services["redis"]
     assert ("mlflow" in services) == (baked.option("experiment_tracking") == "mlflow")
+
+
+def test_the_shared_registry_keeps_its_data_and_takes_its_secrets_from_env(
+    baked: BakedProject,
+) -> None:
+    compose = yaml.safe_load(baked.read("compose.yaml"))
+    services = compose["services"]
+    if baked.option("experiment_tracking") != "mlflow":
+        assert not {"mlflow", "postgres", "storage", "bucket"} & services.keys()
+        return
+    mlflow, postgres = services["mlflow"]["environment"], services["postgres"]["environment"]
+    storage = services["storage"]["environment"]
+
+    for name in ("mlflow", "postgres", "storage"):
+        assert "healthcheck" in services[name], name
+    for name in ("postgres", "storage"):
+        [volume] = services[name]["volumes"]
+        assert volume.split(":")[0] in compose["volumes"], name
+    assert services["mlflow"]["build"] == services["bucket"]["build"] == "deploy/mlflow"
+    password = "${POSTGRES_PASSWORD:?set it in .env}"
+    assert postgres["POSTGRES_PASSWORD"] == password
+    assert mlflow["MLFLOW_BACKEND_STORE_URI"].startswith(
+        f"postgresql+psycopg://{postgres['POSTGRES_USER']}:{password}@postgres:5432/"
+    )
+    assert mlflow["AWS_ACCESS_KEY_ID"] == storage["RUSTFS_ACCESS_KEY"]
+    assert mlflow["AWS_SECRET_ACCESS_KEY"] == storage["RUSTFS_SECRET_KEY"]
+    assert mlflow["AWS_ENDPOINT_URL"] == services["bucket"]["environment"]["AWS_ENDPOINT_URL"]
+    # The bucket the server writes to is the one created before it starts.
+    bucket = mlflow["MLFLOW_ARTIFACTS_DESTINATION"].removeprefix("s3://").strip("/")
+    assert f'create_bucket(Bucket="{bucket}")' in services["bucket"]["command"][-1]
+    assert services["mlflow"]["depends_on"]["bucket"] == {
+        "condition": "service_completed_successfully"
+    }
+    for variable in ("POSTGRES_PASSWORD", "STORAGE_ACCESS_KEY", "STORAGE_SECRET_KEY"):
+        assert f"# {variable}=" in baked.read(".env.example")
 
 
 def test_the_monitoring_profile_mounts_shipped_files_and_reads_secrets_from_env(
@@ -237,6 +277,33 @@ def test_the_image_serves_as_its_own_user(tmp_path: Path, image_root: Path) -> N
         server.terminate()
         server.wait(timeout=30)
 
+    # The same image retrains: the CronJob's command and environment, as the image's
+    # user, writing only to the Job's emptyDir (its working directory); the tracking
+    # Secret's server stands as a SQLite store in that folder.
+    [container] = manifests(project)["CronJob"]["spec"]["jobTemplate"]["spec"]["template"]["spec"][
+        "containers"
+    ]
+    work = image_root / container["workingDir"].lstrip("/")
+    work.mkdir(mode=0o777)
+    work.chmod(0o777)  # as an emptyDir is
+    job_env = {item["name"]: item["value"].replace("/app", str(app)) for item in container["env"]}
+    job_env["MLFLOW_TRACKING_URI"] = f"sqlite:///{work}/mlflow.db"
+    job_env["HOME"] = str(app)  # read-only, as the image's root filesystem
+    before = sorted(path.relative_to(image_root) for path in app.rglob("*"))
+    retrained = subprocess.run(
+        [*drop_root, "env", "-i", *(f"{k}={v}" for k, v in (env | job_env).items())]
+        + container["command"],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+    assert retrained.returncode == 0, retrained.stderr
+    assert "evaluate: promoted" in retrained.stderr
+    assert (work / "models/model.joblib").is_file()
+    assert sorted(path.relative_to(image_root) for path in app.rglob("*")) == before
+
 
 def manifests(baked: BakedProject) -> dict[str, dict[str, Any]]:
     """The Kubernetes manifests by kind."""
@@ -248,7 +315,7 @@ def manifests(baked: BakedProject) -> dict[str, dict[str, Any]]:
 def test_the_kubernetes_manifests_pass_the_kubernetes_schemas(baked: BakedProject) -> None:
     files = sorted(str(p) for p in (baked.path / "deploy" / "kubernetes").rglob("*.yaml"))
 
-    assert len(files) == 7
+    assert len(files) == (8 if baked.option("experiment_tracking") == "mlflow" else 7)
     baked.run(str(BIN / "kubernetes-validate"), "--strict", *files)
 
 
@@ -309,6 +376,41 @@ def test_the_scoring_job_shards_one_file_over_its_pods_as_the_api_runs(
     assert not found["Service"]["spec"]["selector"].items() <= labels.items()
     policy = found["NetworkPolicy"]["spec"]["podSelector"]["matchLabels"]
     assert not policy.items() <= labels.items()
+
+
+def test_the_retraining_job_runs_the_pipeline_of_the_api_image_against_a_registry(
+    baked: BakedProject,
+) -> None:
+    found = manifests(baked)
+    if baked.option("experiment_tracking") != "mlflow":
+        assert "CronJob" not in found  # no registry: the docs say why there is none
+        return
+    cron = found["CronJob"]["spec"]
+    job = cron["jobTemplate"]["spec"]["template"]
+    pod, api = job["spec"], found["Deployment"]["spec"]["template"]["spec"]
+    [container], [serving] = pod["containers"], api["containers"]
+    image = final_stage(baked.read("Dockerfile"))
+    params = {item["value"] for item in container["env"] if item["name"].endswith("_PARAMS_FILE")}
+
+    assert cron["concurrencyPolicy"] == "Forbid"
+    assert container["command"] == [image.command[0], "pipeline"]
+    assert container["image"] == serving["image"]
+    # The image holds the parameters the Job names.
+    assert params == {f"{image.workdir}/configs/params.yaml"}
+    assert ["--chmod=0644", "configs/params.yaml", "./configs/"] in image.copies
+    assert pod["securityContext"] == api["securityContext"]
+    assert container["securityContext"] == serving["securityContext"]
+    assert {"requests", "limits"} <= container["resources"].keys()
+    mounts = {mount["mountPath"]: mount["name"] for mount in container["volumeMounts"]}
+    volumes = {volume["name"]: volume for volume in pod["volumes"]}
+    assert "emptyDir" in volumes[mounts[container["workingDir"]]]
+    assert "emptyDir" in volumes[mounts["/tmp"]]
+    secrets = [
+        source["secretRef"]["name"] for source in container["envFrom"] if "secretRef" in source
+    ]
+    assert secrets == [f"{baked.path.name}-tracking"]
+    labels = job["metadata"]["labels"]
+    assert not found["Service"]["spec"]["selector"].items() <= labels.items()
 
 
 def test_the_deployment_runs_a_released_image(baked: BakedProject) -> None:

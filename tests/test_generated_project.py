@@ -11,13 +11,24 @@ import shutil
 import subprocess
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 import redis
+import yaml
 
-from baking import BIN, BakedProject, bake, free_port, needed, tool_env, wait_until
+from baking import BakedProject, bake, free_port, needed, tool_env, wait_until
+from servers import (
+    STORAGE_KEYS,
+    answers,
+    bucket_keys,
+    mlflow_server,
+    postgres_server,
+    s3_server,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -252,15 +263,6 @@ def test_score_reads_and_writes_object_storage_and_leaves_nothing_on_failure(
     if installed.answers:
         pytest.skip("scoring is the same for every option: the default project runs it")
     installed.run("make", "pipeline")
-    port = free_port()
-    endpoint = f"http://127.0.0.1:{port}"
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_REGION": "us-east-1",
-        "AWS_ENDPOINT_URL": endpoint,
-    }.items():
-        monkeypatch.setenv(name, value)  # every command below reads them
     python = str(installed.path / ".venv/bin/python")
     score = [str(installed.path / ".venv/bin" / installed.path.name), "score"]
     # Three row groups of four rows; the last one breaks the data module's rules.
@@ -276,22 +278,9 @@ def test_score_reads_and_writes_object_storage_and_leaves_nothing_on_failure(
         "s3, _ = fs.FileSystem.from_uri('s3://scores/')\n"
         "print(sorted(f.path for f in s3.get_file_info(fs.FileSelector('scores', recursive=True))))"
     )
-    server = subprocess.Popen(
-        [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-    def answers() -> bool:
-        try:
-            urllib.request.urlopen(endpoint, timeout=2).close()
-            return True
-        except (urllib.error.URLError, ConnectionError):
-            return False
-
-    try:
-        wait_until(answers, "moto's S3 server")
-        urllib.request.urlopen(urllib.request.Request(f"{endpoint}/scores", method="PUT"))
+    with s3_server("scores") as endpoint:
+        for name, value in {**STORAGE_KEYS, "AWS_ENDPOINT_URL": endpoint}.items():
+            monkeypatch.setenv(name, value)  # every command below reads them
         feature = next(iter(example))
         installed.run(python, "-c", upload, feature, "s3://scores/in.parquet")
         first = installed.run(
@@ -315,9 +304,6 @@ def test_score_reads_and_writes_object_storage_and_leaves_nothing_on_failure(
             "s3, path = fs.FileSystem.from_uri('s3://scores/out/part-0.parquet'); "
             "print(pq.read_table(path, filesystem=s3).column('label').to_pylist())",
         )
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
     assert "score: wrote s3://scores/out/part-0.parquet (4 rows, row groups 0-0 of 3" in first
     assert read.strip() == repr(["setosa"] * 4)
@@ -326,6 +312,77 @@ def test_score_reads_and_writes_object_storage_and_leaves_nothing_on_failure(
     assert "rows in row group 2)" in failed.stderr
     # The failed run's output is nowhere, not even under a temporary name.
     assert stored.strip() == repr(["scores/in.parquet", "scores/out", "scores/out/part-0.parquet"])
+
+
+@contextmanager
+def serving(project: BakedProject, **env: str) -> Iterator[str]:
+    """The project's API on a free port, configured by `env`; yields its URL."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [str(project.path / ".venv/bin" / project.path.name), "serve", "--port", str(port)],
+        cwd=project.path,
+        env=tool_env(**env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+    def ready() -> bool:
+        assert server.poll() is None, f"the server died:\n{server.communicate()[0]}"
+        return answers(f"{base}/health")
+
+    try:
+        wait_until(ready, "the baked project's API", seconds=120)
+        yield base
+    finally:
+        server.terminate()
+        server.communicate(timeout=30)
+
+
+def test_a_shared_registry_on_postgresql_and_s3_trains_gates_and_serves(
+    installed: BakedProject, tmp_path: Path
+) -> None:
+    """compose.yaml's shared registry on real servers on loopback: PostgreSQL, moto's S3
+    server, and `mlflow server` with the packages of deploy/mlflow/Dockerfile, set up by
+    compose's own variables. The project is told nothing but MLFLOW_TRACKING_URI."""
+    if installed.option("experiment_tracking") != "mlflow" or installed.answers:
+        pytest.skip("the registry is the same with every option: the default project runs it")
+    compose = yaml.safe_load(installed.read("compose.yaml"))["services"]["mlflow"]
+    cli = str(installed.path / ".venv/bin" / installed.path.name)
+    local_artifacts = set((installed.path / "mlartifacts").rglob("*"))
+    with ExitStack() as servers:
+        backend = servers.enter_context(postgres_server())
+        storage = servers.enter_context(s3_server("mlflow"))
+        # compose's settings, with this machine's addresses and moto's keys.
+        here = {"MLFLOW_BACKEND_STORE_URI": backend, "AWS_ENDPOINT_URL": storage}
+        here |= STORAGE_KEYS
+        assert here.keys() - {"AWS_REGION"} <= compose["environment"].keys()
+        env = {**compose["environment"], **here}
+        dockerfile = installed.read(f"{compose['build']}/Dockerfile")
+        uri = servers.enter_context(mlflow_server(dockerfile, env, tmp_path / "mlflow.log"))
+        installed.run(cli, "pipeline", "--force", MLFLOW_TRACKING_URI=uri)
+        first = json.loads(installed.read("reports/promotion.json"))
+        installed.run(cli, "pipeline", "--force", MLFLOW_TRACKING_URI=uri)
+        second = json.loads(installed.read("reports/promotion.json"))
+        name = first["challenger"].rpartition("/")[0]
+        query = f"registered-models/alias?name={name}&alias=champion"
+        champion = http("GET", f"{uri}/api/2.0/mlflow/{query}")["model_version"]["version"]
+        model_uri = {f"{installed.module.upper()}_MODEL_URI": f"models:/{name}@champion"}
+        with serving(installed, MLFLOW_TRACKING_URI=uri, **model_uri) as base:
+            answer = http("POST", f"{base}/predict", installed.example())
+        stored = bucket_keys(storage, "mlflow")
+
+    # A new registry has no champion: the local store's does not leak into it.
+    assert (first["champion"], first["promoted"]) == (None, True)
+    # The second model is gated against the first, and the alias follows the decision.
+    assert (second["champion"], second["challenger"]) == (first["challenger"], f"{name}/2")
+    assert champion == ("2" if second["promoted"] else "1")
+    assert answer["model_version"] == f"{name}/{champion}"
+    # The models and their ONNX exports are in the bucket, and none on the trainer's disk.
+    assert sum(key.endswith("/model.skops") for key in stored) == 2
+    assert sum(key.endswith(".onnx") for key in stored) == 2
+    assert set((installed.path / "mlartifacts").rglob("*")) == local_artifacts
 
 
 def test_the_airflow_dag_runs_the_pipeline(installed: BakedProject) -> None:

@@ -155,7 +155,11 @@ def expected_files(project: BakedProject) -> set[str]:
     if project.option("linter") == "flake8+black":
         files.add(".flake8")
     if project.option("experiment_tracking") == "mlflow":
-        files.add("tests/test_tracking.py")
+        files |= {
+            "tests/test_tracking.py",
+            "deploy/mlflow/Dockerfile",
+            "deploy/kubernetes/jobs/retrain.yaml",
+        }
     if project.option("orchestrator") == "airflow":
         files |= {f"dags/{module}_pipeline.py", "dags/tests/test_dag.py"}
     folders = {str(parent) for name in files for parent in _parents(name)}

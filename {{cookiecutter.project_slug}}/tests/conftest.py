@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from derived import labelled_frame
 from pytest_redis.executor import RedisExecutor
-from servers import environment, redis_server, redis_url
+from servers import environment, redis_cluster, redis_server, redis_url
 
 from {{ cookiecutter.module_name }} import dataset
 from {{ cookiecutter.module_name }}.params import Params, load_params
@@ -89,6 +89,13 @@ def shared_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The URL of a redis-server that the whole session shares."""
     with redis_server(tmp_path_factory.mktemp("redis")) as server:
         yield redis_url(server)
+
+
+@pytest.fixture(scope="session")
+def shared_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The URL of one node of a three-node Redis Cluster that the session shares."""
+    with redis_cluster(tmp_path_factory.mktemp("cluster")) as url:
+        yield url
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
-"""Real servers for the tests: a private redis-server, the API in its own process, and
-Prometheus.
+"""Real servers for the tests: a private redis-server, a Redis Cluster, the API in its
+own process, and Prometheus.
 
 All are mirakuru executors (pytest-redis's for Redis), which the benchmark uses too:
 `start()`, `stop()` (SIGTERM, then wait), and `with` to stop them whatever happens.
@@ -7,14 +7,18 @@ All are mirakuru executors (pytest-redis's for Redis), which the benchmark uses 
 
 import os
 import shutil
+import subprocess
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import IO, Any
 
 import orjson
 import pytest
 import redis
-from mirakuru import HTTPExecutor
+from mirakuru import HTTPExecutor, TCPExecutor
 from port_for import get_port
 from pytest_redis.executor import RedisExecutor
 
@@ -57,6 +61,46 @@ def redis_server(folder: Path) -> RedisExecutor:
         port=free_port(),
         datadir=folder,
     )
+
+
+@contextmanager
+def redis_cluster(folder: Path, nodes: int = 3) -> Iterator[str]:
+    """A Redis Cluster of `nodes` primaries on free loopback ports, its files in
+    `folder`; yields the URL of one node, as a managed cluster's address is."""
+    ports = [free_port() for _ in range(nodes)]
+    servers = [
+        TCPExecutor(
+            [
+                installed("redis-server", "redis-server"),
+                *("--port", str(port), "--bind", "127.0.0.1", "--dir", str(folder)),
+                *("--cluster-enabled", "yes", "--cluster-config-file", f"{port}.conf"),
+                *("--save", "", "--appendonly", "no", "--loglevel", "warning"),
+            ],
+            host="127.0.0.1",
+            port=port,
+            timeout=30,
+        )
+        for port in ports
+    ]
+    with ExitStack() as running:
+        for server in servers:
+            running.enter_context(server)
+        addresses = [f"127.0.0.1:{port}" for port in ports]
+        subprocess.run(
+            [installed("redis-cli", "redis-tools"), "--cluster", "create", *addresses]
+            + ["--cluster-replicas", "0", "--cluster-yes"],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+        # Every node must know every slot's owner before a client asks.
+        deadline = time.monotonic() + 30
+        for address in addresses:
+            with redis.Redis.from_url(f"redis://{address}/0") as node:
+                while node.cluster("info")["cluster_state"] != "ok":
+                    assert time.monotonic() < deadline, "the cluster did not form"
+                    time.sleep(0.1)
+        yield f"redis://{addresses[0]}/0"
 
 
 def redis_url(server: RedisExecutor) -> str:

@@ -12,6 +12,8 @@ from typing import cast
 import numpy as np
 import pytest
 import redis
+from redis.cluster import RedisCluster
+from redis.crc import key_slot
 from pytest_redis.executor import RedisExecutor
 from servers import redis_url
 
@@ -90,18 +92,20 @@ async def eventually(condition: object, seconds: float = 10) -> None:
         await asyncio.sleep(0.05)
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", "redis", "redis-cluster"])
 async def store(
     request: pytest.FixtureRequest, anyio_backend: str
 ) -> AsyncIterator[PredictionStore]:
     if request.param == "memory":
         chosen: PredictionStore = MemoryStore(capacity=100)
     else:
+        cluster = request.param == "redis-cluster"
         # A namespace of its own: the feedback counts and the index start empty.
         chosen = RedisStore(
-            request.getfixturevalue("shared_redis"),
+            request.getfixturevalue("shared_cluster" if cluster else "shared_redis"),
             timeout=2,
             namespace=f"test-{uuid.uuid4().hex}",
+            cluster=cluster,
         )
     yield chosen
     await chosen.close()
@@ -319,6 +323,30 @@ async def test_every_redis_key_is_bounded(shared_redis: str) -> None:
     assert admin.hkeys(counts) == [b"total", b"correct"]  # two counters, no more
     assert admin.type(store.keys.monitor_run) == b"string"  # the last run only
     await store.close()
+
+
+async def test_a_namespace_keeps_every_key_in_one_slot_of_a_cluster(
+    shared_cluster: str,
+) -> None:
+    """The scripts touch several keys at once, which a cluster allows within one slot:
+    the namespace's hash tag puts every key there, wherever the slot lives."""
+    namespaces = [f"test-{uuid.uuid4().hex}" for _ in range(3)]
+    admin = RedisCluster.from_url(shared_cluster)
+    for namespace in namespaces:
+        store = RedisStore(shared_cluster, timeout=2, namespace=namespace, cluster=True)
+        group, saved = made("red", "green")
+        await store.save(group)
+        await store.add_feedback(saved[0]["prediction_id"], feedback("red"))
+        await store.save_monitor_run(monitor_run(retrain=True))
+        assert await store.evictions() == 0  # summed over the nodes
+        await store.close()
+
+    slots: dict[str, set[int]] = {}
+    for namespace in namespaces:
+        keys = admin.scan_iter(match=f"*{namespace}*")
+        slots[namespace] = {key_slot(key) for key in keys}
+    admin.close()
+    assert all(len(found) == 1 for found in slots.values()), slots
 
 
 async def test_feedback_lives_in_its_group_and_goes_with_it(

@@ -10,7 +10,7 @@ from servers import redis_url
 from test_store import feedback, made
 from typer.testing import CliRunner
 
-from {{ cookiecutter.module_name }} import DISTRIBUTION
+from {{ cookiecutter.module_name }} import DISTRIBUTION, ENV_PREFIX
 from {{ cookiecutter.module_name }}.cli import app
 from {{ cookiecutter.module_name }}.store.contract import FeedbackCounts
 from {{ cookiecutter.module_name }}.store.groups import PredictionGroup
@@ -86,6 +86,22 @@ def test_migrate_store_without_redis_says_so_in_one_line() -> None:
     assert result.exit_code == 1
     assert result.output.strip().splitlines() == [
         "error: REDIS_URL is not set: there is no Redis to migrate"
+    ]
+
+
+def test_migrate_store_on_a_cluster_says_there_is_nothing_to_move(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")
+    monkeypatch.setenv(f"{ENV_PREFIX}REDIS_CLUSTER", "true")
+
+    result = CliRunner().invoke(app, ["migrate-store"])
+
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        f"error: {ENV_PREFIX}REDIS_CLUSTER is set: template 1.0.0 never wrote to a"
+        " Redis Cluster (its scripts could not run there), so there is nothing to"
+        " migrate"
     ]
 
 

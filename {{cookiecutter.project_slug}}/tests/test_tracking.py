@@ -1,6 +1,8 @@
 """MLflow tracking, against a real MLflow store in a temporary folder."""
 
 import json
+import os
+import socket
 import threading
 import time
 from dataclasses import replace
@@ -191,6 +193,20 @@ def test_a_model_declaring_a_type_the_project_does_not_trust_is_refused(
     [line] = str(refused.value).splitlines()
     assert "holds types that tracking.TRUSTED_TYPES does not list" in line
     assert all(name in line for name in set(declared) - set(TRUSTED_TYPES))
+
+
+def test_a_user_without_a_name_moves_the_alias_as_its_uid(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A pod may run as a uid that has no passwd entry: getpass then raises (KeyError
+    before Python 3.13, OSError since), and the gate must still move the alias."""
+
+    def nameless() -> str:
+        raise OSError("No username set in the environment")
+
+    monkeypatch.setattr("getpass.getuser", nameless)
+
+    assert tracking.mover() == f"uid {os.getuid()}@{socket.gethostname()}"
 
 
 def test_rollback_serves_the_champion_before_and_the_gate_leaves_it(

@@ -74,6 +74,10 @@ class Settings(TrackingSettings):
         default=None,
         validation_alias=AliasChoices("REDIS_URL", f"{ENV_PREFIX}REDIS_URL"),
     )
+    # REDIS_URL names one node of a Redis Cluster, as a managed Redis often is: the
+    # client finds the others and follows the slots. Compatibility, not scale: a
+    # server's keys share one hash tag, so they live in one slot, on one node.
+    redis_cluster: bool = False
     # The longest a request waits for Redis before answering without it.
     redis_timeout_seconds: float = Field(default=0.5, gt=0)
     # Stored predictions expire after this long. Every key in Redis expires, so that

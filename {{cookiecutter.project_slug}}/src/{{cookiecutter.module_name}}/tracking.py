@@ -2,7 +2,8 @@
 
 Runs go to MLFLOW_TRACKING_URI: by default a local SQLite file (`mlflow.db`) with
 artifacts in `mlartifacts/`, both git-ignored; `make mlflow-ui` browses them. Point the
-variable at a tracking server to share runs with a team.
+variable at a tracking server (http://...) to share runs and the registry with a team:
+the server keeps the artifacts, in its object storage (compose.yaml runs one).
 
 MLflow takes seconds to import, so only the functions that use it import it: the
 command line's help, an up-to-date pipeline and serving from the model file never do.
@@ -80,7 +81,11 @@ def connect(settings: TrackingSettings) -> None:
 
     mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
     if mlflow.get_experiment_by_name(DISTRIBUTION) is None:
-        location = settings.mlflow_artifacts_dir.resolve().as_uri()
+        # A tracking server stores artifacts where it was told to (its object
+        # storage): a local folder would put them on the trainer's disk.
+        location = None
+        if not settings.mlflow_tracking_uri.startswith(("http://", "https://")):
+            location = settings.mlflow_artifacts_dir.resolve().as_uri()
         mlflow.create_experiment(DISTRIBUTION, artifact_location=location)
     mlflow.set_experiment(DISTRIBUTION)
 
@@ -241,7 +246,7 @@ def move_champion(client: "MlflowClient", number: str, how: str) -> str:
         before = None
     client.set_registered_model_alias(REGISTERED_MODEL, CHAMPION, number)
     record = {
-        "champion.moved_by": f"{getpass.getuser()}@{socket.gethostname()}",
+        "champion.moved_by": mover(),
         "champion.moved_with": how,
         "champion.moved_from": str(before),
         "champion.moved_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -256,6 +261,16 @@ def move_champion(client: "MlflowClient", number: str, how: str) -> str:
         history.append(number)
     client.set_registered_model_tag(REGISTERED_MODEL, HISTORY_TAG, ",".join(history))
     return f"champion: {REGISTERED_MODEL}/{before} -> {REGISTERED_MODEL}/{number}"
+
+
+def mover() -> str:
+    """Who moves the alias, as user@host. A container's user may have no name (a uid
+    with no passwd entry, as Kubernetes may run it): then its uid."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = f"uid {os.getuid()}"
+    return f"{user}@{socket.gethostname()}"
 
 
 def registry_history(client: "MlflowClient") -> list[str]:

@@ -47,7 +47,9 @@ def in_redis(settings: Settings, use: Callable[["RedisStore"], Awaitable[T]]) ->
     from ..store.redis_store import RedisStore
 
     async def run(url: str) -> T:
-        store = RedisStore(url, timeout=READ_TIMEOUT_SECONDS)
+        store = RedisStore(
+            url, timeout=READ_TIMEOUT_SECONDS, cluster=settings.redis_cluster
+        )
         try:
             return await use(store)
         finally:

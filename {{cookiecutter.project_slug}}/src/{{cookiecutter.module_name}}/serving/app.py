@@ -54,6 +54,7 @@ def open_store(settings: Settings) -> PredictionStore:
         index_size=settings.store_index_size,
         backlog_size=settings.store_backlog_size,
         drain_seconds=settings.store_drain_seconds,
+        cluster=settings.redis_cluster,
     )
 
 

@@ -16,7 +16,7 @@ from datetime import datetime
 import orjson
 from redis import Redis
 
-from .. import DISTRIBUTION
+from .. import DISTRIBUTION, ENV_PREFIX
 from ..errors import ProjectError
 from ..settings import Settings
 from .keys import FEEDBACK_FIELD, RECORD, RedisKeys
@@ -33,6 +33,11 @@ def migrate(settings: Settings, namespace: str = DISTRIBUTION) -> Moved:
     """Move the 1.0.0 layout of `namespace` to the current one; say what moved."""
     if settings.redis_url is None:
         raise ProjectError("REDIS_URL is not set: there is no Redis to migrate")
+    if settings.redis_cluster:
+        raise ProjectError(
+            f"{ENV_PREFIX}REDIS_CLUSTER is set: template 1.0.0 never wrote to a Redis"
+            " Cluster (its scripts could not run there), so there is nothing to migrate"
+        )
     current = RedisKeys(namespace)
     ttl_seconds = settings.prediction_ttl_seconds
     client = Redis.from_url(settings.redis_url)

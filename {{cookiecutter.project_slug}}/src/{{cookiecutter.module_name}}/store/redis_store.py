@@ -13,8 +13,9 @@ Every key it writes is bounded, so that a Redis with a `maxmemory` and the
 - `{NS}:feedback-counts`, a hash of two counters, and `{NS}:monitor-run`, the last
   `monitor` run's verdict.
 
-NS is the namespace (keys.py). The layout of template 1.0.0 is converted by
-`migrate-store` (migration.py).
+NS is the namespace (keys.py), in braces: a hash tag, so that in a Redis Cluster every
+key of a namespace is in one slot, as the scripts need. The layout of template 1.0.0 is
+converted by `migrate-store` (migration.py).
 """
 
 import logging
@@ -24,6 +25,7 @@ from typing import Any
 
 import orjson
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
@@ -131,13 +133,14 @@ class RedisStore:
         retry_after: float = RETRY_AFTER_SECONDS,
         drain_seconds: float = DRAIN_SECONDS,
         namespace: str = DISTRIBUTION,
+        cluster: bool = False,
     ) -> None:
         self.ttl_seconds = ttl_seconds
         self.index_size = index_size  # groups
         self.drain_seconds = drain_seconds
         self.keys = RedisKeys(namespace)
         # No retries inside redis-py: the writer retries, and requests never wait.
-        self._client = Redis.from_url(
+        self._client = (RedisCluster if cluster else Redis).from_url(
             url,
             socket_timeout=timeout,
             socket_connect_timeout=timeout,
@@ -283,8 +286,12 @@ class RedisStore:
         return None if raw is None else MONITOR_RUN.validate_json(raw)
 
     async def evictions(self) -> int:
-        """Keys that Redis evicted for lack of memory, since it started: Redis-wide,
-        so every server sharing this Redis reports the same number."""
+        """Keys that Redis evicted for lack of memory, since it started: Redis-wide
+        (cluster-wide), so every server sharing this Redis reports the same number."""
+        if isinstance(self._client, RedisCluster):  # one answer per node: add them
+            every = RedisCluster.ALL_NODES
+            nodes = await self._call(self._client.info("stats", target_nodes=every))
+            return sum(int(stats["evicted_keys"]) for stats in nodes.values())
         stats = await self._call(self._client.info("stats"))
         return int(stats["evicted_keys"])
 

@@ -1,0 +1,133 @@
+"""Real servers on loopback ports for the tests that need a team's infrastructure:
+S3 (moto's standalone server), PostgreSQL and an MLflow tracking server."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import re
+import shutil
+import subprocess
+import tempfile
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from xml.etree import ElementTree
+
+from baking import BIN, free_port, needed, tool_env, wait_until
+
+# Any key works with moto; the region keeps boto3 and pyarrow from looking one up.
+STORAGE_KEYS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_REGION": "us-east-1",
+}
+
+
+def answers(url: str) -> bool:
+    try:
+        urllib.request.urlopen(url, timeout=2).close()
+        return True
+    except (urllib.error.URLError, ConnectionError):
+        return False
+
+
+@contextmanager
+def s3_server(bucket: str) -> Iterator[str]:
+    """moto's S3 server with one empty bucket; yields its endpoint URL."""
+    endpoint = f"http://127.0.0.1:{free_port()}"
+    server = subprocess.Popen(
+        [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", endpoint.rpartition(":")[2]],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_until(lambda: answers(endpoint), "moto's S3 server")
+        urllib.request.urlopen(urllib.request.Request(f"{endpoint}/{bucket}", method="PUT"))
+        yield endpoint
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def bucket_keys(endpoint: str, bucket: str) -> list[str]:
+    """Every key in a bucket of moto's server (which takes unsigned requests)."""
+    with urllib.request.urlopen(f"{endpoint}/{bucket}?list-type=2", timeout=10) as response:
+        listing = ElementTree.fromstring(response.read())
+    return [element.text or "" for element in listing.iter() if element.tag.endswith("Key")]
+
+
+@contextmanager
+def postgres_server() -> Iterator[str]:
+    """A PostgreSQL cluster of its own on a free port; yields its SQLAlchemy URL.
+
+    initdb and pg_ctl refuse to run as root, so under root (CI) they run as nobody.
+    """
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
+    pg_ctl = str(found[-1]) if found else needed("pg_ctl", "apt-get install postgresql")
+    initdb = str(Path(pg_ctl).with_name("initdb"))
+    as_user: list[str] = []
+    folder = Path(tempfile.mkdtemp(prefix="postgres-"))
+    folder.chmod(0o755)
+    if os.geteuid() == 0:
+        nobody = pwd.getpwnam("nobody")
+        os.chown(folder, nobody.pw_uid, nobody.pw_gid)
+        setpriv = needed("setpriv", "apt-get install util-linux")
+        as_user = [setpriv, f"--reuid={nobody.pw_uid}", f"--regid={nobody.pw_gid}"]
+        as_user.append("--clear-groups")
+    data, port = folder / "data", free_port()
+    options = f"-k {folder} -p {port} -c listen_addresses=127.0.0.1"
+
+    def run(*command: str) -> None:
+        subprocess.run([*as_user, *command], check=True, capture_output=True, timeout=120)
+
+    try:
+        run(initdb, "-D", str(data), "--username=mlflow", "--auth=trust", "--encoding=UTF8")
+        run(pg_ctl, "-D", str(data), "-o", options, "-l", str(folder / "log"), "-w", "start")
+        yield f"postgresql+psycopg://mlflow@127.0.0.1:{port}/postgres"
+    finally:
+        if (data / "postmaster.pid").exists():
+            run(pg_ctl, "-D", str(data), "-m", "fast", "stop")
+        shutil.rmtree(folder)
+
+
+def image_packages(dockerfile: str) -> tuple[str, list[str]]:
+    """The MLflow version of an image built FROM MLflow's own, and what it installs."""
+    version = re.search(r"^FROM ghcr\.io/mlflow/mlflow:v(\S+)$", dockerfile, re.M)
+    install = re.search(r"^RUN pip install --no-cache-dir (.+)$", dockerfile, re.M)
+    assert version and install, "deploy/mlflow/Dockerfile: no FROM mlflow or pip install"
+    packages = [package.strip('"') for package in install[1].split()]
+    return version[1], packages
+
+
+@contextmanager
+def mlflow_server(dockerfile: str, env: dict[str, str], log: Path) -> Iterator[str]:
+    """`mlflow server` with the packages of the image `dockerfile` builds, configured by
+    `env` alone as the image is; yields its URL."""
+    version, packages = image_packages(dockerfile)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    command = [str(BIN / "uv"), "tool", "run", f"--from=mlflow=={version}"]
+    command += [f"--with={package}" for package in packages]
+    command += ["mlflow", "server", "--host=127.0.0.1", f"--port={port}"]
+    with log.open("w") as output:
+        server = subprocess.Popen(
+            command,
+            env=tool_env(**{**env, "MLFLOW_SERVER_ALLOWED_HOSTS": f"127.0.0.1:{port}"}),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+
+    def ready() -> bool:
+        assert server.poll() is None, f"mlflow server died:\n{log.read_text()}"
+        return answers(f"{url}/health")
+
+    try:
+        # The first run downloads the packages into uv's cache.
+        wait_until(ready, "the MLflow tracking server", seconds=300)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
