@@ -47,6 +47,7 @@ DEPENDENCIES = frozenset(
         "hypothesis",
         "httpx2",
         "joblib",
+        "kubernetes",
         "locust",
         "mirakuru",
         "mlflow",

@@ -26,6 +26,8 @@ OPTIONAL_PATHS = {
     "deploy/mlflow": TRACKING,
     "deploy/kubernetes/jobs/retrain.yaml": TRACKING,
     "dags": ANSWERS["orchestrator"] == "airflow",
+    # The disk the DAG's task pods share on Kubernetes.
+    "deploy/kubernetes/airflow": ANSWERS["orchestrator"] == "airflow",
 }
 
 

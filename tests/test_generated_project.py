@@ -393,7 +393,7 @@ def test_the_airflow_dag_runs_the_pipeline(installed: BakedProject) -> None:
 
     output = installed.run("make", "airflow-test", timeout=900)
 
-    assert "5 passed" in output  # dags/tests: both DAGs' shape, the branch
+    assert "8 passed" in output  # dags/tests: both DAGs' shape, the branch, the pods
     assert installed.has_file("models/model.joblib")
     assert installed.has_file("reports/metrics.json")
 

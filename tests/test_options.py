@@ -161,7 +161,11 @@ def expected_files(project: BakedProject) -> set[str]:
             "deploy/kubernetes/jobs/retrain.yaml",
         }
     if project.option("orchestrator") == "airflow":
-        files |= {f"dags/{module}_pipeline.py", "dags/tests/test_dag.py"}
+        files |= {
+            f"dags/{module}_pipeline.py",
+            "dags/tests/test_dag.py",
+            "deploy/kubernetes/airflow/pvc.yaml",
+        }
     folders = {str(parent) for name in files for parent in _parents(name)}
     return files | folders
 

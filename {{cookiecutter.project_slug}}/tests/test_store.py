@@ -12,9 +12,9 @@ from typing import cast
 import numpy as np
 import pytest
 import redis
+from pytest_redis.executor import RedisExecutor
 from redis.cluster import RedisCluster
 from redis.crc import key_slot
-from pytest_redis.executor import RedisExecutor
 from servers import redis_url
 
 from {{ cookiecutter.module_name }}.dataset import EXAMPLE, Features
