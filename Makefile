@@ -38,7 +38,7 @@ demo: install ## Bake a default project into build/, install it, train it, serve
 		echo; }
 
 test: install lint ## The whole suite: lint the template, bake every option, run baked projects' checks
-	$(BIN)/pytest --numprocesses 2 --dist loadgroup
+	$(BIN)/pytest --numprocesses 2 --dist loadgroup --durations=25
 
 test-fast: install ## The suite without the slow tests that install baked projects
 	$(BIN)/pytest --numprocesses 2 -m "not slow"

@@ -22,12 +22,13 @@ def check_features(
     if missing:
         raise ProjectError(f"column {missing[0]!r}: missing (dataset.py declares it)")
     features = frame[list(dataset.FEATURES)]
-    if not empty_cells:
-        empty = features.isna().sum()
-        for column, count in empty[empty > 0].items():
-            raise ProjectError(
-                f"column {column!r}: empty cells ({count} of {len(frame)} rows{within})"
-            )
+    empty = features.isna().sum()
+    if not empty_cells and empty.any():
+        column = empty[empty > 0].index[0]
+        raise ProjectError(
+            f"column {column!r}: empty cells ({empty[column]} of {len(frame)} rows"
+            f"{within})"
+        )
     try:
         ROWS.validate_python(features.dropna().to_dict("records"))
     except ValidationError as error:
