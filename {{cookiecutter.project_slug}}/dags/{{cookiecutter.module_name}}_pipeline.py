@@ -20,10 +20,11 @@ Settings come from the environment of the Airflow workers, prefixed like the pro
   its report (default: reports, in the project folder);
 - SCHEDULE, RETRAIN_SCHEDULE: cron expressions or presets (default: @daily each).
 
-Pods share no disk, and the steps hand files to each other (and skip what is up to
-date by the lock file beside them): the task pods mount one PersistentVolumeClaim,
-deploy/kubernetes/airflow/pvc.yaml, where the files stay between tasks and runs, as in
-a checkout. Object storage would make every step read and write through S3 instead.
+Pods share no disk, and the steps hand files to each other: the task pods mount one
+PersistentVolumeClaim, deploy/kubernetes/airflow/pvc.yaml, where the files stay between
+tasks and runs, as in a checkout. Object storage would make every step read and write
+through S3 instead. Each task runs its step whether or not it is up to date (a step run
+on its own always runs), as on a worker.
 """
 
 import json
@@ -94,6 +95,11 @@ def pod(name: str, command: list[str], xcom: bool = False) -> BaseOperator:
     )
     from kubernetes.client import models as k8s
 
+    locked = k8s.V1SecurityContext(
+        allow_privilege_escalation=False,
+        read_only_root_filesystem=True,
+        capabilities=k8s.V1Capabilities(drop=["ALL"]),
+    )
     config = k8s.V1ConfigMapEnvSource(name=f"{SLUG}-config")
     sources = [k8s.V1EnvFromSource(config_map_ref=config)]
     for secret in SECRETS:
@@ -126,11 +132,9 @@ def pod(name: str, command: list[str], xcom: bool = False) -> BaseOperator:
             fs_group=10001,  # so that the claim is writable by that user
             seccomp_profile=k8s.V1SeccompProfile(type="RuntimeDefault"),
         ),
-        container_security_context=k8s.V1SecurityContext(
-            allow_privilege_escalation=False,
-            read_only_root_filesystem=True,
-            capabilities=k8s.V1Capabilities(drop=["ALL"]),
-        ),
+        container_security_context=locked,
+        # The sidecar that hands the monitor's report to XCom runs locked down too.
+        xcom_sidecar_container_security_context=locked,
         container_resources=k8s.V1ResourceRequirements(
             requests={"cpu": "1", "memory": "1Gi"}, limits={"memory": "2Gi"}
         ),

@@ -94,7 +94,7 @@ def shared_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def shared_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The URL of one node of a three-node Redis Cluster that the session shares."""
-    with redis_cluster(tmp_path_factory.mktemp("cluster")) as url:
+    with redis_cluster(tmp_path_factory.mktemp("cluster")) as (url, _):
         yield url
 
 

@@ -64,35 +64,40 @@ def redis_server(folder: Path) -> RedisExecutor:
 
 
 @contextmanager
-def redis_cluster(folder: Path, nodes: int = 3) -> Iterator[str]:
+def redis_cluster(
+    folder: Path, nodes: int = 3
+) -> Iterator[tuple[str, list[TCPExecutor]]]:
     """A Redis Cluster of `nodes` primaries on free loopback ports, its files in
-    `folder`; yields the URL of one node, as a managed cluster's address is."""
-    ports = [free_port() for _ in range(nodes)]
+    `folder`; yields the URL of one node, as a managed cluster's address is, and the
+    nodes (to stop them)."""
+    ports = [(free_port(), free_port()) for _ in range(nodes)]  # clients', the bus's
     servers = [
         TCPExecutor(
             [
                 installed("redis-server", "redis-server"),
                 *("--port", str(port), "--bind", "127.0.0.1", "--dir", str(folder)),
                 *("--cluster-enabled", "yes", "--cluster-config-file", f"{port}.conf"),
+                *("--cluster-port", str(bus)),
                 *("--save", "", "--appendonly", "no", "--loglevel", "warning"),
             ],
             host="127.0.0.1",
             port=port,
             timeout=30,
         )
-        for port in ports
+        for port, bus in ports
     ]
     with ExitStack() as running:
         for server in servers:
             running.enter_context(server)
-        addresses = [f"127.0.0.1:{port}" for port in ports]
-        subprocess.run(
-            [installed("redis-cli", "redis-tools"), "--cluster", "create", *addresses]
-            + ["--cluster-replicas", "0", "--cluster-yes"],
-            check=True,
-            capture_output=True,
-            timeout=60,
-        )
+        addresses = [f"127.0.0.1:{port}" for port, _ in ports]
+        cli = installed("redis-cli", "redis-tools")
+        if nodes == 1:  # `--cluster create` wants three: give the one node every slot
+            create = [cli, "-p", str(ports[0][0]), "cluster", "addslotsrange"]
+            create += ["0", "16383"]
+        else:
+            create = [cli, "--cluster", "create", *addresses]
+            create += ["--cluster-replicas", "0", "--cluster-yes"]
+        subprocess.run(create, check=True, capture_output=True, timeout=60)
         # Every node must know every slot's owner before a client asks.
         deadline = time.monotonic() + 30
         for address in addresses:
@@ -100,7 +105,7 @@ def redis_cluster(folder: Path, nodes: int = 3) -> Iterator[str]:
                 while node.cluster("info")["cluster_state"] != "ok":
                     assert time.monotonic() < deadline, "the cluster did not form"
                     time.sleep(0.1)
-        yield f"redis://{addresses[0]}/0"
+        yield f"redis://{addresses[0]}/0", servers
 
 
 def redis_url(server: RedisExecutor) -> str:

@@ -7,6 +7,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
+from pathlib import Path
 from typing import cast
 
 import numpy as np
@@ -15,7 +16,7 @@ import redis
 from pytest_redis.executor import RedisExecutor
 from redis.cluster import RedisCluster
 from redis.crc import key_slot
-from servers import redis_url
+from servers import redis_cluster, redis_url
 
 from {{ cookiecutter.module_name }}.dataset import EXAMPLE, Features
 from {{ cookiecutter.module_name }}.store.contract import (
@@ -347,6 +348,33 @@ async def test_a_namespace_keeps_every_key_in_one_slot_of_a_cluster(
         slots[namespace] = {key_slot(key) for key in keys}
     admin.close()
     assert all(len(found) == 1 for found in slots.values()), slots
+
+
+async def test_a_cluster_out_of_reach_is_an_outage_like_any_other(
+    tmp_path: Path,
+) -> None:
+    """A cluster client raises an exception of its own when no node answers: the store
+    keeps the prediction in its backlog and says Redis is down, as with one server.
+    One node, which a managed cluster of one shard is, and which sums its evictions."""
+    with redis_cluster(tmp_path, nodes=1) as (url, nodes):
+        store = RedisStore(url, timeout=1, retry_after=0.2, cluster=True)
+        before, _ = one()
+        await store.save(before)
+        assert await store.evictions() == 0
+
+        for node in nodes:
+            node.stop()
+        during, kept = one()
+        with pytest.raises(StoreUnavailable):
+            await store.save(during)
+        assert await store.ping() is False
+        assert store.pending() == 1
+        assert "redis writes are failing" in str(store.problem())
+        assert await store.get(kept["prediction_id"]) == kept  # from the backlog
+        with pytest.raises(StoreUnavailable):
+            await store.evictions()
+        store.drain_seconds = 0
+        await store.close()
 
 
 async def test_feedback_lives_in_its_group_and_goes_with_it(

@@ -151,7 +151,9 @@ def test_on_kubernetes_the_monitor_hands_its_report_to_the_branch(
     assert (shell, flag) == ("sh", "-c")
     assert f"{SLUG} monitor;" in script
     assert "/airflow/xcom/return.json" in script
-    assert "airflow-xcom-sidecar" in containers  # Airflow reads the file from it
+    # Airflow reads the file through a sidecar, locked down as the step's container.
+    sidecar = containers["airflow-xcom-sidecar"]
+    assert sidecar["securityContext"] == containers["base"]["securityContext"]
     dag = DagBag(dag_folder=DAGS).get_dag(RETRAIN)
     assert dag is not None
     branch = dag.get_task("verdict").python_callable

@@ -28,7 +28,7 @@ from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 
 from .. import DISTRIBUTION
 from ..settings import INDEX_SIZE, THIRTY_DAYS
@@ -46,8 +46,9 @@ from .writer import WriteBehind
 
 log = logging.getLogger(__name__)
 
-# What a Redis call raises when the server is down, slow or refuses the command.
-REDIS_ERRORS = (RedisError, OSError, TimeoutError)
+# What a Redis call raises when the server is down, slow or refuses the command (a
+# cluster client that cannot reach its nodes raises RedisClusterException).
+REDIS_ERRORS = (RedisError, RedisClusterException, OSError, TimeoutError)
 
 # Defaults: predictions a Redis outage may hold back, and how often to retry then.
 BACKLOG_SIZE = 10_000
@@ -288,10 +289,13 @@ class RedisStore:
     async def evictions(self) -> int:
         """Keys that Redis evicted for lack of memory, since it started: Redis-wide
         (cluster-wide), so every server sharing this Redis reports the same number."""
-        if isinstance(self._client, RedisCluster):  # one answer per node: add them
-            every = RedisCluster.ALL_NODES
-            nodes = await self._call(self._client.info("stats", target_nodes=every))
-            return sum(int(stats["evicted_keys"]) for stats in nodes.values())
+        if isinstance(self._client, RedisCluster):  # the primaries', added up
+            await self._call(self._client.initialize())
+            total = 0
+            for node in self._client.get_primaries():
+                stats = await self._call(self._client.info("stats", target_nodes=node))
+                total += int(stats["evicted_keys"])
+            return total
         stats = await self._call(self._client.info("stats"))
         return int(stats["evicted_keys"])
 
