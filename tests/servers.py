@@ -9,11 +9,11 @@ import re
 import shutil
 import subprocess
 import tempfile
-import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from xml.etree import ElementTree
 
 from baking import BIN, free_port, needed, tool_env, wait_until
@@ -30,26 +30,66 @@ def answers(url: str) -> bool:
     try:
         urllib.request.urlopen(url, timeout=2).close()
         return True
-    except (urllib.error.URLError, ConnectionError):
+    except OSError:  # refused, reset or timed out (URLError is one too)
         return False
+
+
+@contextmanager
+def running(
+    command: list[str],
+    what: str,
+    ready: str | Callable[[], bool],
+    seconds: float = 30,
+    **popen: Any,
+) -> Iterator[Path]:
+    """Start a server, wait until `ready` (a URL that answers, or a check) holds, and stop
+    it on the way out; yields the file that holds its output until then."""
+    log = Path(tempfile.mkstemp(prefix="server-", suffix=".log")[1])
+    with log.open("w") as output:
+        server = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, **popen)
+
+    def up() -> bool:
+        assert server.poll() is None, f"{what} died:\n{log.read_text()}"
+        return answers(ready) if isinstance(ready, str) else ready()
+
+    try:
+        wait_until(up, what, seconds)
+        yield log
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.unlink()
+
+
+def chromium(url: str, profile: Path, *options: str) -> str:
+    """Headless Chromium on `url` once its scripts have run; returns what it printed.
+
+    Virtual time lets a page's scripts (Mermaid, a single-page app) finish first; a proxy
+    that answers nothing cuts every address but loopback, so nothing comes from the web.
+    """
+    found = next(filter(None, map(shutil.which, ("chromium", "google-chrome"))), None)
+    browser = found or needed("chromium", "apt-get install chromium")
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"]
+    flags += ["--disable-background-networking", "--disable-component-update", "--disable-sync"]
+    flags += ["--virtual-time-budget=20000", "--proxy-server=http://127.0.0.1:9"]
+    done = subprocess.run(
+        [browser, *flags, f"--user-data-dir={profile}", *options, url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return done.stdout
 
 
 @contextmanager
 def s3_server(bucket: str) -> Iterator[str]:
     """moto's S3 server with one empty bucket; yields its endpoint URL."""
-    endpoint = f"http://127.0.0.1:{free_port()}"
-    server = subprocess.Popen(
-        [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", endpoint.rpartition(":")[2]],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_until(lambda: answers(endpoint), "moto's S3 server")
+    port = free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    with running([str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)], "moto", endpoint):
         urllib.request.urlopen(urllib.request.Request(f"{endpoint}/{bucket}", method="PUT"))
         yield endpoint
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 def bucket_keys(endpoint: str, bucket: str) -> list[str]:
@@ -103,7 +143,7 @@ def image_packages(dockerfile: str) -> tuple[str, list[str]]:
 
 
 @contextmanager
-def mlflow_server(dockerfile: str, env: dict[str, str], log: Path) -> Iterator[str]:
+def mlflow_server(dockerfile: str, env: dict[str, str]) -> Iterator[str]:
     """`mlflow server` with the packages of the image `dockerfile` builds, configured by
     `env` alone as the image is; yields its URL."""
     version, packages = image_packages(dockerfile)
@@ -112,22 +152,7 @@ def mlflow_server(dockerfile: str, env: dict[str, str], log: Path) -> Iterator[s
     command = [str(BIN / "uv"), "tool", "run", f"--from=mlflow=={version}"]
     command += [f"--with={package}" for package in packages]
     command += ["mlflow", "server", "--host=127.0.0.1", f"--port={port}"]
-    with log.open("w") as output:
-        server = subprocess.Popen(
-            command,
-            env=tool_env(**{**env, "MLFLOW_SERVER_ALLOWED_HOSTS": f"127.0.0.1:{port}"}),
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-
-    def ready() -> bool:
-        assert server.poll() is None, f"mlflow server died:\n{log.read_text()}"
-        return answers(f"{url}/health")
-
-    try:
-        # The first run downloads the packages into uv's cache.
-        wait_until(ready, "the MLflow tracking server", seconds=300)
+    env = tool_env(**{**env, "MLFLOW_SERVER_ALLOWED_HOSTS": f"127.0.0.1:{port}"})
+    # The first run downloads the packages into uv's cache.
+    with running(command, "the MLflow tracking server", f"{url}/health", 300, env=env):
         yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=30)

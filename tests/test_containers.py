@@ -27,7 +27,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from baking import BIN, BakedProject, bake, free_port, wait_until
+from baking import BIN, BakedProject, bake, free_port
+from servers import running
 
 # The build stage installs the project into this virtual environment.
 VENV = "/app/.venv"
@@ -255,22 +256,13 @@ def test_the_image_serves_as_its_own_user(tmp_path: Path, image_root: Path) -> N
     env["PATH"] = env["PATH"].replace("$PATH", "/usr/bin:/bin")
     env |= {"HOME": "/tmp", f"{prefix}_HOST": "127.0.0.1", f"{prefix}_PORT": str(port)}
     as_the_image = [*drop_root, "env", "-i", *(f"{k}={v}" for k, v in env.items())]
-    server = subprocess.Popen(
-        [*as_the_image, *stage.command],
-        cwd=app,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
     probe = [part.replace(":8000/", f":{port}/") for part in stage.healthcheck]
 
     def healthy() -> bool:
-        assert server.poll() is None, f"the server died:\n{server.communicate()[0]}"
         checked = subprocess.run([*as_the_image, *probe], cwd=app, capture_output=True)
         return checked.returncode == 0
 
-    try:
-        wait_until(healthy, "the image's health check", seconds=120)
+    with running([*as_the_image, *stage.command], "the image's server", healthy, 120, cwd=app):
         module = prefix.lower()
         example = f"import json; from {module}.dataset import EXAMPLE as E; print(json.dumps(E))"
         body = project.run(str(venv / "bin/python"), "-c", example).encode()
@@ -282,9 +274,6 @@ def test_the_image_serves_as_its_own_user(tmp_path: Path, image_root: Path) -> N
         with urllib.request.urlopen(request, timeout=10) as response:
             assert response.status == 200
             assert json.loads(response.read())["label"] == "setosa"
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
     # The same image retrains: the CronJob's command and environment, as the image's
     # user, writing only to the Job's emptyDir (its working directory); the tracking

@@ -20,13 +20,13 @@ import pytest
 import redis
 import yaml
 
-from baking import BakedProject, bake, free_port, needed, tool_env, wait_until
+from baking import BakedProject, bake, free_port, needed, tool_env
 from servers import (
     STORAGE_KEYS,
-    answers,
     bucket_keys,
     mlflow_server,
     postgres_server,
+    running,
     s3_server,
 )
 
@@ -220,30 +220,13 @@ def test_served_predictions_land_in_redis(installed: BakedProject, redis_url: st
     installed.run("make", "pipeline")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [str(installed.path / ".venv/bin" / installed.path.name), "serve"]
-        + ["--port", str(port), "--workers", "2"],
-        cwd=installed.path,
-        env=tool_env(REDIS_URL=redis_url),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-
-    def answers() -> bool:
-        try:
-            return bool(http("GET", f"{base}/health")["status"] == "ok")
-        except (urllib.error.URLError, ConnectionError):
-            assert server.poll() is None, server.communicate()[0]
-            return False
-
-    try:
-        wait_until(answers, "the baked project's API", seconds=120)
+    command = [str(installed.path / ".venv/bin" / installed.path.name), "serve"]
+    command += ["--port", str(port), "--workers", "2"]
+    env = tool_env(REDIS_URL=redis_url)
+    with running(command, "the API", f"{base}/health", 120, cwd=installed.path, env=env) as log:
         created = http("POST", f"{base}/predict", installed.example())
         stored = http("GET", f"{base}/predictions/{created['prediction_id']}")
-    finally:
-        server.terminate()
-        log = server.communicate(timeout=10)[0]
+        output = log.read_text()
 
     assert created["label"] == "setosa"
     assert stored["prediction_id"] == created["prediction_id"]
@@ -252,7 +235,7 @@ def test_served_predictions_land_in_redis(installed: BakedProject, redis_url: st
     group = json.loads(redis.Redis.from_url(redis_url).hget(key, "record") or "{}")
     row = group["ids"].index(created["prediction_id"])
     assert group["labels"][row] == "setosa"
-    assert "storing predictions in Redis" in log
+    assert "storing predictions in Redis" in output
 
 
 def test_score_reads_and_writes_object_storage_and_leaves_nothing_on_failure(
@@ -319,25 +302,9 @@ def serving(project: BakedProject, **env: str) -> Iterator[str]:
     """The project's API on a free port, configured by `env`; yields its URL."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [str(project.path / ".venv/bin" / project.path.name), "serve", "--port", str(port)],
-        cwd=project.path,
-        env=tool_env(**env),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-
-    def ready() -> bool:
-        assert server.poll() is None, f"the server died:\n{server.communicate()[0]}"
-        return answers(f"{base}/health")
-
-    try:
-        wait_until(ready, "the baked project's API", seconds=120)
+    command = [str(project.path / ".venv/bin" / project.path.name), "serve", "--port", str(port)]
+    with running(command, "the API", f"{base}/health", 120, cwd=project.path, env=tool_env(**env)):
         yield base
-    finally:
-        server.terminate()
-        server.communicate(timeout=30)
 
 
 def test_a_shared_registry_on_postgresql_and_s3_trains_gates_and_serves(
@@ -360,7 +327,7 @@ def test_a_shared_registry_on_postgresql_and_s3_trains_gates_and_serves(
         assert here.keys() <= compose["environment"].keys()
         env = {**compose["environment"], **here}
         dockerfile = installed.read(f"{compose['build']}/Dockerfile")
-        uri = servers.enter_context(mlflow_server(dockerfile, env, tmp_path / "mlflow.log"))
+        uri = servers.enter_context(mlflow_server(dockerfile, env))
         installed.run(cli, "pipeline", "--force", MLFLOW_TRACKING_URI=uri)
         first = json.loads(installed.read("reports/promotion.json"))
         installed.run(cli, "pipeline", "--force", MLFLOW_TRACKING_URI=uri)
