@@ -350,6 +350,19 @@ async def test_a_namespace_keeps_every_key_in_one_slot_of_a_cluster(
     assert all(len(found) == 1 for found in slots.values()), slots
 
 
+async def saved_through_an_outage(store: RedisStore) -> StoredPrediction:
+    """Save one prediction while Redis is out of reach: the save says so, the store
+    reports the outage, and the prediction is read back from the backlog."""
+    during, kept = one()
+    with pytest.raises(StoreUnavailable):
+        await store.save(during)
+    assert await store.ping() is False
+    assert store.pending() == 1
+    assert "redis writes are failing" in str(store.problem())
+    assert await store.get(kept["prediction_id"]) == kept
+    return kept
+
+
 async def test_a_cluster_out_of_reach_is_an_outage_like_any_other(
     tmp_path: Path,
 ) -> None:
@@ -364,13 +377,7 @@ async def test_a_cluster_out_of_reach_is_an_outage_like_any_other(
 
         for node in nodes:
             node.stop()
-        during, kept = one()
-        with pytest.raises(StoreUnavailable):
-            await store.save(during)
-        assert await store.ping() is False
-        assert store.pending() == 1
-        assert "redis writes are failing" in str(store.problem())
-        assert await store.get(kept["prediction_id"]) == kept  # from the backlog
+        await saved_through_an_outage(store)
         with pytest.raises(StoreUnavailable):
             await store.evictions()
         store.drain_seconds = 0
@@ -419,13 +426,7 @@ async def test_an_outage_keeps_predictions_until_redis_is_back(
     await store.save(before)
 
     private_redis.stop()
-    during, kept = one()
-    with pytest.raises(StoreUnavailable):
-        await store.save(during)
-    assert await store.ping() is False
-    assert store.pending() == 1
-    assert "redis writes are failing" in str(store.problem())
-    assert await store.get(kept["prediction_id"]) == kept  # served from the backlog
+    kept = await saved_through_an_outage(store)
 
     private_redis.start()  # a fresh, empty server on the same port
     # No new request: the store's writer retries on its own.
