@@ -12,10 +12,10 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 export PRINT_EXAMPLE := import json; from my_ml_project.dataset import EXAMPLE; print(json.dumps(EXAMPLE))
 
 .PHONY: help install demo test test-fast lint lint-workflows format docs docs-serve docs-check \
-	release-notes time-to-green clean
+	release-notes time-to-green screenshots clean
 
 help: ## List the targets with what they do
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(BIN)/uv:
 	python3 -m venv $(VENV)
@@ -55,6 +55,13 @@ lint-workflows: install ## Lint the template's GitHub workflows (actionlint, ziz
 
 time-to-green: install ## Time bake -> make install -> make check (COLD=1: empty caches)
 	$(BIN)/python tests/time_to_green.py $(COMBINATIONS)
+
+# The course's pictures: a trained default project (make demo's, or PROJECT=...) on real
+# servers, photographed by headless Chromium into IMAGES.
+PROJECT ?= $(DEMO)
+IMAGES ?= docs/chapters/img
+screenshots: $(BIN)/uv ## Retake the course's screenshots (MLflow UI, /docs, drift report)
+	$(BIN)/python tests/screenshots.py $(PROJECT) $(IMAGES)
 
 release-notes: ## Print a version's CHANGELOG section: make release-notes VERSION=1.0.0
 	@notes=$$(awk -v heading='## [$(VERSION)]' \
