@@ -35,15 +35,27 @@ print(json.dumps({{"rows": rows.to_dict("records")}}))
 """
 
 
-def get(url: str) -> dict[str, object]:
-    with urllib.request.urlopen(url, timeout=10) as response:
+def mlflow_api(url: str, search: dict[str, object] | None = None) -> dict[str, object]:
+    """MLflow's REST answer for `url`: a GET, or a POST of `search` as JSON."""
+    body = None if search is None else json.dumps(search).encode()
+    request = urllib.request.Request(url, data=body, headers={"content-type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
         return dict(json.load(response))
 
 
-def screenshot(url: str, picture: Path, profile: Path, size: str = "1600,900") -> None:
-    """A picture of `url`, `size` pixels wide and high, once its scripts have run."""
-    chromium(url, profile, "--hide-scrollbars", f"--window-size={size}", f"--screenshot={picture}")
+def screenshot(url: str, picture: Path, profile: Path, shows: str, size: str = "1600,900") -> None:
+    """A picture of `url`, `size` pixels wide and high, once its scripts have run; the page
+    must show the text `shows`, so that a picture of a half-loaded page fails."""
+    page = chromium(
+        url,
+        profile,
+        "--hide-scrollbars",
+        f"--window-size={size}",
+        f"--screenshot={picture}",
+        "--dump-dom",
+    )
     assert picture.read_bytes().startswith(b"\x89PNG"), f"{picture.name} is not a PNG"
+    assert shows in page, f"{picture.name}: {url} does not show {shows!r}"
     print(f"{picture}: {url}")
 
 
@@ -76,25 +88,27 @@ def main(project: Path, output: Path) -> None:
         subprocess.run(["make", "monitor"], cwd=project, env=env, check=True, capture_output=True)
 
         ui = f"http://127.0.0.1:{ui_port}"
-        mlflow = [str(bin_ / "mlflow"), "ui", "--port", str(ui_port)]
-        mlflow += ["--backend-store-uri", "sqlite:///mlflow.db"]
-        mlflow += ["--default-artifact-root", "./mlartifacts"]
+        mlflow = ["make", "--no-print-directory", "mlflow-ui", f"MLFLOW_UI_PORT={ui_port}"]
         servers.enter_context(running(mlflow, "the MLflow UI", f"{ui}/health", 120, cwd=project))
         search = f"{ui}/ajax-api/2.0/mlflow"
         # The model that serves (its champion alias), and the experiment updated last.
-        models = get(f"{search}/registered-models/search")["registered_models"]
+        models = mlflow_api(f"{search}/registered-models/search")["registered_models"]
         model = next(m for m in models if "champion" in str(m.get("aliases")))  # type: ignore
-        experiments = get(f"{search}/experiments/search?max_results=100")["experiments"]
+        experiments = mlflow_api(f"{search}/experiments/search?max_results=100")["experiments"]
         experiment = max(experiments, key=lambda e: int(e["last_update_time"]))  # type: ignore
+        latest = {"experiment_ids": [experiment["experiment_id"]], "max_results": 1}
+        run = mlflow_api(f"{search}/runs/search", latest)["runs"][0]  # type: ignore
+        shifted = next(iter(json.loads(traffic)["rows"][0]))
 
         profile = Path(scratch) / "chromium"
         runs = f"{ui}/#/experiments/{experiment['experiment_id']}/runs"
-        screenshot(runs, output / "mlflow-runs.png", profile)
+        screenshot(runs, output / "mlflow-runs.png", profile, run["info"]["run_name"])
         name = urllib.parse.quote(model["name"])
-        screenshot(f"{ui}/#/models/{name}", output / "mlflow-model.png", profile)
-        screenshot(f"{api}/docs", output / "api-docs.png", profile, "1280,900")
+        screenshot(f"{ui}/#/models/{name}", output / "mlflow-model.png", profile, "champion")
+        screenshot(f"{api}/docs", output / "api-docs.png", profile, "/predict/batch", "1280,900")
         report = (project / "reports/monitoring.html").resolve()
-        screenshot(report.as_uri(), output / "drift-report.png", profile, "1280,1320")
+        drifted = f"drifted: {shifted}"
+        screenshot(report.as_uri(), output / "drift-report.png", profile, drifted, "1280,1320")
 
 
 def ping(port: int) -> bool:

@@ -7,11 +7,12 @@ import os
 import pwd
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import urllib.request
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
@@ -46,7 +47,9 @@ def running(
     it on the way out; yields the file that holds its output until then."""
     log = Path(tempfile.mkstemp(prefix="server-", suffix=".log")[1])
     with log.open("w") as output:
-        server = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, **popen)
+        server = subprocess.Popen(
+            command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True, **popen
+        )
 
     def up() -> bool:
         assert server.poll() is None, f"{what} died:\n{log.read_text()}"
@@ -56,7 +59,9 @@ def running(
         wait_until(up, what, seconds)
         yield log
     finally:
-        server.terminate()
+        # The whole process group: servers such as MLflow's start workers of their own.
+        with suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
         log.unlink()
 
@@ -66,12 +71,14 @@ def chromium(url: str, profile: Path, *options: str) -> str:
 
     Virtual time lets a page's scripts (Mermaid, a single-page app) finish first; a proxy
     that answers nothing cuts every address but loopback, so nothing comes from the web.
+    The wall-clock timeout ends the page's loading after a minute: without it, a page that
+    polls its server (MLflow's UI) sometimes kept headless Chromium from ever finishing.
     """
     found = next(filter(None, map(shutil.which, ("chromium", "google-chrome"))), None)
     browser = found or needed("chromium", "apt-get install chromium")
     flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"]
     flags += ["--disable-background-networking", "--disable-component-update", "--disable-sync"]
-    flags += ["--virtual-time-budget=20000", "--proxy-server=http://127.0.0.1:9"]
+    flags += ["--virtual-time-budget=20000", "--timeout=60000", "--proxy-server=http://127.0.0.1:9"]
     done = subprocess.run(
         [browser, *flags, f"--user-data-dir={profile}", *options, url],
         capture_output=True,
