@@ -331,7 +331,7 @@ def serve(
         port=port or settings.port,
         workers=workers,
         log_config=log_config,
-        access_log=False,  # ours, when on (serving/access_log.py), says more
+        access_log=False,  # ours, when on (serving/recorder.py), says more
         log_level=settings.log_level.lower(),
         limit_concurrency=settings.max_connections,
         timeout_keep_alive=settings.keep_alive_seconds,
