@@ -19,6 +19,7 @@ import orjson
 import pytest
 import redis
 from mirakuru import HTTPExecutor, TCPExecutor
+from mirakuru.exceptions import AlreadyRunning, ProcessExitedWithError
 from port_for import get_port
 from pytest_redis.executor import RedisExecutor
 
@@ -63,14 +64,21 @@ def redis_server(folder: Path) -> RedisExecutor:
     )
 
 
-@contextmanager
-def redis_cluster(
-    folder: Path, nodes: int = 3
-) -> Iterator[tuple[str, list[TCPExecutor]]]:
-    """A Redis Cluster of `nodes` primaries on free loopback ports, its files in
-    `folder`; yields the URL of one node, as a managed cluster's address is, and the
-    nodes (to stop them)."""
-    ports = [(free_port(), free_port()) for _ in range(nodes)]  # clients', the bus's
+def distinct_free_ports(count: int) -> list[int]:
+    """`count` different free ports: port-for may hand out the same one twice."""
+    ports: set[int] = set()
+    while len(ports) < count:
+        ports.add(free_port())
+    return sorted(ports)
+
+
+def cluster_nodes(
+    folder: Path, nodes: int, retry: bool = True
+) -> tuple[ExitStack, list[TCPExecutor]]:
+    """Start `nodes` cluster-enabled redis-servers. A port is free when chosen but may
+    be taken before the node binds it (by a server of another test worker): a node
+    that finds its port taken or exits at start-up is retried once on new ports."""
+    ports = distinct_free_ports(2 * nodes)  # clients', then the cluster bus's
     servers = [
         TCPExecutor(
             [
@@ -78,21 +86,42 @@ def redis_cluster(
                 *("--port", str(port), "--bind", "127.0.0.1", "--dir", str(folder)),
                 *("--cluster-enabled", "yes", "--cluster-config-file", f"{port}.conf"),
                 *("--cluster-port", str(bus)),
-                *("--save", "", "--appendonly", "no", "--loglevel", "warning"),
+                *("--save", "", "--appendonly", "no"),
+                *("--loglevel", "warning", "--logfile", f"{port}.log"),
             ],
             host="127.0.0.1",
             port=port,
             timeout=30,
         )
-        for port, bus in ports
+        for port, bus in zip(ports[:nodes], ports[nodes:])
     ]
-    with ExitStack() as running:
-        for server in servers:
+    running = ExitStack()
+    for server in servers:
+        try:
             running.enter_context(server)
-        addresses = [f"127.0.0.1:{port}" for port, _ in ports]
+        except (AlreadyRunning, ProcessExitedWithError) as error:
+            running.close()
+            if retry:
+                return cluster_nodes(folder, nodes, retry=False)
+            log = folder / f"{server.port}.log"
+            said = log.read_text() if log.exists() else "(no log)"
+            raise AssertionError(f"{error} It logged: {said}") from None
+    return running, servers
+
+
+@contextmanager
+def redis_cluster(
+    folder: Path, nodes: int = 3
+) -> Iterator[tuple[str, list[TCPExecutor]]]:
+    """A Redis Cluster of `nodes` primaries on free loopback ports, its files in
+    `folder`; yields the URL of one node, as a managed cluster's address is, and the
+    nodes (to stop them)."""
+    running, servers = cluster_nodes(folder, nodes)
+    with running:
+        addresses = [f"127.0.0.1:{server.port}" for server in servers]
         cli = installed("redis-cli", "redis-tools")
         if nodes == 1:  # `--cluster create` wants three: give the one node every slot
-            create = [cli, "-p", str(ports[0][0]), "cluster", "addslotsrange"]
+            create = [cli, "-p", str(servers[0].port), "cluster", "addslotsrange"]
             create += ["0", "16383"]
         else:
             create = [cli, "--cluster", "create", *addresses]

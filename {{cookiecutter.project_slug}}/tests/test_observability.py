@@ -241,7 +241,9 @@ def test_prometheus_scrapes_with_the_key_and_every_panel_query_answers(
             # Grafana's own variable: at least four scrape intervals.
             scraped.query(target["expr"].replace("$__rate_interval", "1m"))
     [traffic] = dashboard["panels"][0]["targets"]
-    assert scraped.query(traffic["expr"].replace("$__rate_interval", "1m"))
+    # A rate needs two scrapes of the counter: the second may be a second away.
+    traffic_rate = traffic["expr"].replace("$__rate_interval", "1m")
+    eventually(lambda: bool(scraped.query(traffic_rate)))
 
 
 def test_the_store_alert_fires_while_redis_stalls_and_clears_after(
