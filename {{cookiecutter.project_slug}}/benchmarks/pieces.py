@@ -1,6 +1,7 @@
 """Measure each speed piece that the serving code keeps against the plain code it
-replaces, on one batch of MAX_BATCH_ROWS rows: the figures quoted in speed.py,
-serving/routes.py, serving/predictions.py and serving/app.py.
+replaces, on one batch of MAX_BATCH_ROWS rows (or as many access-log lines): the
+figures quoted in speed.py, serving/routes.py, serving/predictions.py,
+serving/recorder.py and serving/app.py.
 
 Run with `make benchmark` after `make pipeline`. Each pair runs in turn, plain then
 kept, BENCHMARK_ROUNDS times (5), and each figure is the median of its runs, in
@@ -10,12 +11,15 @@ machine. A whole batch request takes about 7 ms through `serve` (benchmarks/serv
 
 import gc
 import json
+import logging
 import os
 import secrets
 import statistics
 import time
 from collections import deque
 from collections.abc import Callable
+from contextlib import redirect_stdout
+from typing import TextIO
 
 import numpy as np
 import orjson
@@ -24,6 +28,7 @@ from pydantic import TypeAdapter
 from {{ cookiecutter.module_name }} import speed
 from {{ cookiecutter.module_name }}.dataset import EXAMPLE, FEATURES
 from {{ cookiecutter.module_name }}.predictor import Predictor
+from {{ cookiecutter.module_name }}.serving.recorder import write_line
 from {{ cookiecutter.module_name }}.serving.routes import BATCH
 from {{ cookiecutter.module_name }}.serving.schemas import (
     MAX_BATCH_ROWS,
@@ -45,7 +50,7 @@ def per_call_us(call: Callable[[], object]) -> float:
     return (time.perf_counter() - start) / REPEAT * 1e6
 
 
-def pieces(predictor: Predictor) -> list[Piece]:
+def pieces(predictor: Predictor, sink: TextIO) -> list[Piece]:
     rows = [dict(EXAMPLE) for _ in range(MAX_BATCH_ROWS)]
     body = orjson.dumps({"rows": rows})
     matrix = np.array([list(EXAMPLE.values())] * MAX_BATCH_ROWS)
@@ -92,6 +97,30 @@ def pieces(predictor: Predictor) -> list[Piece]:
     def one_call_per_row() -> object:
         return [predictor.answer(matrix[row : row + 1]) for row in range(32)]
 
+    # The access log's line for each of as many requests, to a file that drops it.
+    line: dict[str, object] = {
+        "request_id": secrets.token_hex(16),
+        "method": "POST",
+        "path": "/predict",
+        "status": 200,
+        "duration_ms": 1.234,
+    }
+    logger = logging.getLogger("access")
+    logger.addHandler(logging.StreamHandler(sink))
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+
+    def lines_through_logging() -> object:
+        for _ in range(MAX_BATCH_ROWS):
+            logger.info(orjson.dumps(line).decode())
+        return None
+
+    def lines_written() -> object:
+        with redirect_stdout(sink):
+            for _ in range(MAX_BATCH_ROWS):
+                write_line(line)
+        return None
+
     return [
         (
             "body: validated from bytes (routes.parse)",
@@ -126,6 +155,11 @@ def pieces(predictor: Predictor) -> list[Piece]:
             lambda: speed.random_ids("g", MAX_BATCH_ROWS, size),
         ),
         (
+            "access-log lines: written, not logged (recorder.write_line)",
+            lines_through_logging,
+            lines_written,
+        ),
+        (
             "GC: start-up frozen, every 50,000 objects (app.py)",
             with_default_gc,
             with_tuned_gc,
@@ -137,13 +171,14 @@ def main() -> None:
     predictor = Predictor.load(load_settings())
     print(f"{MAX_BATCH_ROWS}-row batch, median of {ROUNDS} alternating runs, µs:")
     print(f"{'piece':58} {'plain':>8} {'kept':>8} {'ratio':>6}")
-    for name, plain, kept in pieces(predictor):
-        times: dict[str, list[float]] = {"plain": [], "kept": []}
-        for _ in range(ROUNDS):
-            for label, call in (("plain", plain), ("kept", kept)):
-                times[label].append(per_call_us(call))
-        before, after = (statistics.median(times[key]) for key in ("plain", "kept"))
-        print(f"{name:58} {before:8.0f} {after:8.0f} {before / after:5.1f}x")
+    with open(os.devnull, "w") as sink:
+        for name, plain, kept in pieces(predictor, sink):
+            times: dict[str, list[float]] = {"plain": [], "kept": []}
+            for _ in range(ROUNDS):
+                for label, call in (("plain", plain), ("kept", kept)):
+                    times[label].append(per_call_us(call))
+            before, after = (statistics.median(times[k]) for k in ("plain", "kept"))
+            print(f"{name:58} {before:8.0f} {after:8.0f} {before / after:5.1f}x")
 
 
 if __name__ == "__main__":

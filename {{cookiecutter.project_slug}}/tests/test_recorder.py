@@ -2,7 +2,6 @@
 returns (its latency in /metrics is test_feedback_and_metrics.py's)."""
 
 import json
-import logging
 from pathlib import Path
 
 import httpx2
@@ -12,28 +11,23 @@ from servers import api_server
 
 from {{ cookiecutter.module_name }} import ENV_PREFIX
 from {{ cookiecutter.module_name }}.dataset import EXAMPLE
-from {{ cookiecutter.module_name }}.serving import recorder
 from {{ cookiecutter.module_name }}.serving.app import create_app
 from {{ cookiecutter.module_name }}.settings import Settings
 
 
-def lines(caplog: pytest.LogCaptureFixture) -> list[dict[str, object]]:
-    return [
-        json.loads(record.getMessage())
-        for record in caplog.records
-        if record.name == recorder.__name__
-    ]
+def lines(capsys: pytest.CaptureFixture[str]) -> list[dict[str, object]]:
+    """The access log's lines, which go to standard output."""
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
 
 
 def test_each_request_is_one_line_with_the_id_its_answer_returns(
-    trained: Settings, caplog: pytest.LogCaptureFixture
+    trained: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    caplog.set_level(logging.INFO, logger=recorder.__name__)
     with TestClient(create_app(trained)) as client:
         answer = client.post("/predict", json=EXAMPLE)
         missing = client.get("/predictions/nope")
 
-    [predicted, looked_up] = lines(caplog)
+    [predicted, looked_up] = lines(capsys)
     assert predicted["request_id"] == answer.headers["x-request-id"]
     assert len(answer.headers["x-request-id"]) == 32
     assert (predicted["method"], predicted["path"], predicted["status"]) == (
@@ -53,28 +47,26 @@ def test_each_request_is_one_line_with_the_id_its_answer_returns(
     [("from-the-proxy.42", True), ("x" * 65, False), ("has spaces", False)],
 )
 def test_a_usable_incoming_request_id_is_kept(
-    trained: Settings, caplog: pytest.LogCaptureFixture, sent: str, kept: bool
+    trained: Settings, capsys: pytest.CaptureFixture[str], sent: str, kept: bool
 ) -> None:
-    caplog.set_level(logging.INFO, logger=recorder.__name__)
     with TestClient(create_app(trained)) as client:
         answer = client.get("/health", headers={"X-Request-ID": sent})
 
-    [line] = lines(caplog)
+    [line] = lines(capsys)
     assert (answer.headers["x-request-id"] == sent) is kept
     assert line["request_id"] == answer.headers["x-request-id"]
 
 
 def test_off_logs_nothing_and_adds_no_header(
-    trained: Settings, caplog: pytest.LogCaptureFixture
+    trained: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    caplog.set_level(logging.INFO, logger=recorder.__name__)
     quiet = trained.model_copy(update={"access_log": "off"})
     with TestClient(create_app(quiet)) as client:
         answer = client.post("/predict", json=EXAMPLE)
 
     assert answer.status_code == 200
     assert "x-request-id" not in answer.headers
-    assert lines(caplog) == []
+    assert lines(capsys) == []
 
 
 def test_serve_writes_each_line_as_plain_json(

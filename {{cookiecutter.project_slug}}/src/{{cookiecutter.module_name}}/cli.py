@@ -293,33 +293,16 @@ def serve(
             " predictions, and most reads would answer 404"
         )
     Predictor.load(settings)  # fail here in one line, not in each worker
-    # uvicorn sets up logging in every worker process: have it show ours too, and
-    # the access log's JSON lines as they are, on standard output.
+    # uvicorn sets up logging in every worker process: have it show ours too. (The
+    # access log's lines are written to standard output directly: serving/recorder.py.)
     package = __package__ or DISTRIBUTION
     log_config: dict[str, Any] = {
         **LOGGING_CONFIG,
-        "formatters": {
-            **LOGGING_CONFIG["formatters"],
-            "line": {"format": "%(message)s"},
-        },
-        "handlers": {
-            **LOGGING_CONFIG["handlers"],
-            "lines": {
-                "formatter": "line",
-                "class": "logging.StreamHandler",
-                "stream": "ext://sys.stdout",
-            },
-        },
         "loggers": {
             **LOGGING_CONFIG["loggers"],
             package: {
                 "handlers": ["default"],
                 "level": settings.log_level,
-                "propagate": False,
-            },
-            f"{package}.serving.recorder": {
-                "handlers": ["lines"],
-                "level": "INFO",
                 "propagate": False,
             },
         },

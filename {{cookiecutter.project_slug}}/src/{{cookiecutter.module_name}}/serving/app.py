@@ -152,7 +152,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     keys = settings.api_keys
     if not keys:
         # Speed: FastAPI serves the app's own routes faster than included ones
-        # (make benchmark, single/bare: 0.61 against 0.54-0.58 included).
+        # (/predict, alternating wrk runs: 6,190 against 5,710 requests/s included).
         app.router.routes.extend([*router.routes, *scrape.routes, *probes.routes])
         return app
     guarded = [Depends(api_key_guard(keys))]
