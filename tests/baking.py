@@ -60,6 +60,8 @@ COMBINATIONS: dict[str, dict[str, str]] = {
 }
 
 BIN = Path(sys.executable).parent
+# The name under which the course test records its time per chapter for the summary.
+SECONDS_PER_CHAPTER = "seconds per chapter"
 
 
 def tool_env(**extra: str) -> dict[str, str]:

@@ -8,7 +8,18 @@ from pathlib import Path
 import pytest
 from pytest_redis.executor import RedisExecutor
 
-from baking import COMBINATIONS, BakedProject, bake, free_port, needed
+from baking import COMBINATIONS, SECONDS_PER_CHAPTER, BakedProject, bake, free_port, needed
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The course test's time per chapter, so that every run's log shows where the
+    suite's longest test spends it (test_docs.py records it)."""
+    for report in terminalreporter.stats.get("passed", []):
+        for name, spent in report.user_properties if report.when == "call" else []:
+            if name == SECONDS_PER_CHAPTER:
+                terminalreporter.section("the course's commands, seconds per chapter")
+                for chapter, seconds in spent.items():
+                    terminalreporter.line(f"{chapter:24} {seconds:5}")
 
 
 @pytest.fixture(scope="session", params=sorted(COMBINATIONS))

@@ -9,14 +9,23 @@ import re
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from baking import BIN, TEMPLATE, BakedProject, bake, free_port, tool_env, wait_until
+from baking import (
+    BIN,
+    SECONDS_PER_CHAPTER,
+    TEMPLATE,
+    BakedProject,
+    bake,
+    free_port,
+    tool_env,
+    wait_until,
+)
 from servers import chromium
 
 DOCS = TEMPLATE / "docs"
@@ -119,7 +128,9 @@ SCREENSHOTS = ["mlflow-runs", "mlflow-model", "api-docs", "drift-report"]
 
 
 @pytest.mark.slow
-def test_the_course_runs_in_order_in_one_project(tmp_path: Path) -> None:
+def test_the_course_runs_in_order_in_one_project(
+    tmp_path: Path, record_property: Callable[[str, object], None]
+) -> None:
     """Every runnable block of every chapter, in the reader's order, in one shell that
     starts in an empty folder: chapter 1 generates the project the others work in."""
     images = tmp_path / "img"
@@ -161,12 +172,13 @@ def test_the_course_runs_in_order_in_one_project(tmp_path: Path) -> None:
     )
     runnable = sum(marker == "run" for p in COURSE for _, marker, _ in blocks(p))
     assert len(where) == runnable + 2  # and the screenshots, and the end
-    # Each chapter's time (pytest -s shows it): the setup page quotes these figures.
+    # Each chapter's time, which the run's summary prints (conftest.py): the setup page
+    # quotes these figures, and they show where the suite's longest test spends it.
     spent: dict[str, int] = {}
     for (block, start), (_, end) in zip(where, where[1:]):
         chapter = block.split(":")[0]
         spent[chapter] = spent.get(chapter, 0) + int(end) - int(start)
-    print("".join(f"{chapter:20} {seconds:5} s\n" for chapter, seconds in spent.items()))
+    record_property(SECONDS_PER_CHAPTER, spent)
     score = re.search(r"^score: (\d+)/(\d+)$", done.stdout, re.MULTILINE)
     assert score and score[1] == score[2] and int(score[2]) >= 10, done.stdout[-3000:]
     for name in SCREENSHOTS:
