@@ -20,7 +20,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from baking import free_port, needed, tool_env
-from servers import chromium, running
+from servers import chromium, no_job_runners, running
 
 # Rows of the training set with the first declared feature moved by two of its
 # standard deviations, as the API's batch request; the project's own Python prints it.
@@ -89,7 +89,8 @@ def main(project: Path, output: Path) -> None:
 
         ui = f"http://127.0.0.1:{ui_port}"
         mlflow = ["make", "--no-print-directory", "mlflow-ui", f"MLFLOW_UI_PORT={ui_port}"]
-        servers.enter_context(running(mlflow, "the MLflow UI", f"{ui}/health", 120, cwd=project))
+        mlflow_ui = running(mlflow, "the MLflow UI", f"{ui}/health", 120, cwd=project)
+        ui_server = servers.enter_context(mlflow_ui)
         search = f"{ui}/ajax-api/2.0/mlflow"
         # The model that serves (its champion alias), and the experiment updated last.
         models = mlflow_api(f"{search}/registered-models/search")["registered_models"]
@@ -109,6 +110,7 @@ def main(project: Path, output: Path) -> None:
         report = (project / "reports/monitoring.html").resolve()
         drifted = f"drifted: {shifted}"
         screenshot(report.as_uri(), output / "drift-report.png", profile, drifted, "1280,1320")
+        no_job_runners(ui_server)
 
 
 def ping(port: int) -> bool:

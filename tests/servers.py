@@ -13,6 +13,7 @@ import tempfile
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
@@ -35,6 +36,24 @@ def answers(url: str) -> bool:
         return False
 
 
+@dataclass(frozen=True)
+class Server:
+    """A started server: the file that holds its output, and its process group."""
+
+    log: Path
+    group: int
+
+    def commands(self) -> list[str]:
+        """The command line of each process in the server's group: what it started."""
+        found = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            with suppress(OSError):  # a process that ended meanwhile
+                state_parent_group = stat.read_text().rpartition(")")[2].split()[:3]
+                if int(state_parent_group[2]) == self.group:
+                    found.append((stat.parent / "cmdline").read_bytes().replace(b"\0", b" "))
+        return [command.decode().strip() for command in found]
+
+
 @contextmanager
 def running(
     command: list[str],
@@ -42,9 +61,9 @@ def running(
     ready: str | Callable[[], bool],
     seconds: float = 30,
     **popen: Any,
-) -> Iterator[Path]:
-    """Start a server, wait until `ready` (a URL that answers, or a check) holds, and stop
-    it on the way out; yields the file that holds its output until then."""
+) -> Iterator[Server]:
+    """Start a server in a process group of its own, wait until `ready` (a URL that
+    answers, or a check) holds, and stop the whole group on the way out."""
     log = Path(tempfile.mkstemp(prefix="server-", suffix=".log")[1])
     with log.open("w") as output:
         server = subprocess.Popen(
@@ -57,13 +76,20 @@ def running(
 
     try:
         wait_until(up, what, seconds)
-        yield log
+        yield Server(log, server.pid)
     finally:
         # The whole process group: servers such as MLflow's start workers of their own.
         with suppress(ProcessLookupError):
             os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
         log.unlink()
+
+
+def no_job_runners(server: Server) -> None:
+    """MLflow's GenAI job runners (huey consumers, about 0.85 GB) are off, as the
+    project's `make mlflow-ui` and compose's MLflow server set them."""
+    runners = [command for command in server.commands() if "huey" in command]
+    assert not runners, f"MLflow started its job runners: {runners}"
 
 
 def chromium(url: str, profile: Path, *options: str) -> str:
@@ -161,5 +187,6 @@ def mlflow_server(dockerfile: str, env: dict[str, str]) -> Iterator[str]:
     command += ["mlflow", "server", "--host=127.0.0.1", f"--port={port}"]
     env = tool_env(**{**env, "MLFLOW_SERVER_ALLOWED_HOSTS": f"127.0.0.1:{port}"})
     # The first run downloads the packages into uv's cache.
-    with running(command, "the MLflow tracking server", f"{url}/health", 300, env=env):
+    with running(command, "the MLflow tracking server", f"{url}/health", 300, env=env) as server:
         yield url
+        no_job_runners(server)

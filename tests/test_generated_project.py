@@ -223,10 +223,10 @@ def test_served_predictions_land_in_redis(installed: BakedProject, redis_url: st
     command = [str(installed.path / ".venv/bin" / installed.path.name), "serve"]
     command += ["--port", str(port), "--workers", "2"]
     env = tool_env(REDIS_URL=redis_url)
-    with running(command, "the API", f"{base}/health", 120, cwd=installed.path, env=env) as log:
+    with running(command, "the API", f"{base}/health", 120, cwd=installed.path, env=env) as api:
         created = http("POST", f"{base}/predict", installed.example())
         stored = http("GET", f"{base}/predictions/{created['prediction_id']}")
-        output = log.read_text()
+        output = api.log.read_text()
 
     assert created["label"] == "setosa"
     assert stored["prediction_id"] == created["prediction_id"]
