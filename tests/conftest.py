@@ -14,8 +14,9 @@ from baking import COMBINATIONS, SECONDS_PER_CHAPTER, BakedProject, bake, free_p
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """The course test's time per chapter, so that every run's log shows where the
     suite's longest test spends it (test_docs.py records it)."""
-    for report in terminalreporter.stats.get("passed", []):
-        for name, spent in report.user_properties if report.when == "call" else []:
+    reports = [*terminalreporter.stats.get("passed", []), *terminalreporter.stats.get("failed", [])]
+    for report in reports:
+        for name, spent in report.user_properties:
             if name == SECONDS_PER_CHAPTER:
                 terminalreporter.section("the course's commands, seconds per chapter")
                 for chapter, seconds in spent.items():

@@ -48,10 +48,11 @@ class Server:
         found = []
         for stat in Path("/proc").glob("[0-9]*/stat"):
             with suppress(OSError):  # a process that ended meanwhile
-                state_parent_group = stat.read_text().rpartition(")")[2].split()[:3]
-                if int(state_parent_group[2]) == self.group:
-                    found.append((stat.parent / "cmdline").read_bytes().replace(b"\0", b" "))
-        return [command.decode().strip() for command in found]
+                # After the command's name in parentheses: state, parent, group.
+                if int(stat.read_text().rpartition(")")[2].split()[2]) == self.group:
+                    command = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ")
+                    found.append(command.decode().strip())
+        return found
 
 
 @contextmanager
@@ -86,9 +87,10 @@ def running(
 
 
 def no_job_runners(server: Server) -> None:
-    """MLflow's GenAI job runners (huey consumers, about 0.85 GB) are off, as the
-    project's `make mlflow-ui` and compose's MLflow server set them."""
-    runners = [command for command in server.commands() if "huey" in command]
+    """MLflow's GenAI job runners (mlflow.server.jobs and its huey consumers, about
+    0.85 GB) are off, as the project's `make mlflow-ui` and compose's MLflow server set."""
+    signs = ("mlflow.server.jobs", "huey")
+    runners = [line for line in server.commands() if any(sign in line for sign in signs)]
     assert not runners, f"MLflow started its job runners: {runners}"
 
 

@@ -155,7 +155,7 @@ def pieces(predictor: Predictor, sink: TextIO) -> list[Piece]:
             lambda: speed.random_ids("g", MAX_BATCH_ROWS, size),
         ),
         (
-            "access-log lines: written, not logged (recorder.write_line)",
+            "access-log line: written, not logged (recorder.write_line)",
             lines_through_logging,
             lines_written,
         ),

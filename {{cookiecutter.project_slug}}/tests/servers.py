@@ -72,41 +72,43 @@ def distinct_free_ports(count: int) -> list[int]:
     return sorted(ports)
 
 
-def cluster_nodes(
-    folder: Path, nodes: int, retry: bool = True
-) -> tuple[ExitStack, list[TCPExecutor]]:
-    """Start `nodes` cluster-enabled redis-servers. A port is free when chosen but may
-    be taken before the node binds it (by a server of another test worker): a node
-    that finds its port taken or exits at start-up is retried once on new ports."""
-    ports = distinct_free_ports(2 * nodes)  # clients', then the cluster bus's
-    servers = [
-        TCPExecutor(
-            [
-                installed("redis-server", "redis-server"),
-                *("--port", str(port), "--bind", "127.0.0.1", "--dir", str(folder)),
-                *("--cluster-enabled", "yes", "--cluster-config-file", f"{port}.conf"),
-                *("--cluster-port", str(bus)),
-                *("--save", "", "--appendonly", "no"),
-                *("--loglevel", "warning", "--logfile", f"{port}.log"),
-            ],
-            host="127.0.0.1",
-            port=port,
-            timeout=30,
-        )
-        for port, bus in zip(ports[:nodes], ports[nodes:])
-    ]
-    running = ExitStack()
-    for server in servers:
-        try:
-            running.enter_context(server)
-        except (AlreadyRunning, ProcessExitedWithError) as error:
-            running.close()
-            if retry:
-                return cluster_nodes(folder, nodes, retry=False)
-            log = folder / f"{server.port}.log"
-            said = log.read_text() if log.exists() else "(no log)"
-            raise AssertionError(f"{error} It logged: {said}") from None
-    return running, servers
+def cluster_nodes(folder: Path, nodes: int) -> tuple[ExitStack, list[TCPExecutor]]:
+    """Start `nodes` cluster-enabled redis-servers; the ExitStack stops them. A port is
+    free when chosen but may be taken before its node binds it (by a server of another
+    test worker): when a node finds its port taken or exits at start-up, every node is
+    started again on new ports, once; a second failure shows that node's log."""
+    retried = False
+    while True:
+        ports = distinct_free_ports(2 * nodes)  # clients', then the cluster bus's
+        servers = [
+            TCPExecutor(
+                [
+                    installed("redis-server", "redis-server"),
+                    *("--port", str(port), "--bind", "127.0.0.1", "--dir", str(folder)),
+                    *("--cluster-enabled", "yes"),
+                    *("--cluster-config-file", f"{port}.conf"),
+                    *("--cluster-port", str(bus)),
+                    *("--save", "", "--appendonly", "no"),
+                    *("--loglevel", "warning", "--logfile", f"{port}.log"),
+                ],
+                host="127.0.0.1",
+                port=port,
+                timeout=30,
+            )
+            for port, bus in zip(ports[:nodes], ports[nodes:])
+        ]
+        with ExitStack() as running:  # stops the started nodes on any failure
+            try:
+                for server in servers:
+                    running.enter_context(server)
+            except (AlreadyRunning, ProcessExitedWithError) as error:
+                if not retried:
+                    retried = True
+                    continue
+                log = folder / f"{server.port}.log"
+                said = log.read_text() if log.exists() else "(no log)"
+                raise AssertionError(f"{error} It logged: {said}") from None
+            return running.pop_all(), servers
 
 
 @contextmanager

@@ -2,6 +2,7 @@
 returns (its latency in /metrics is test_feedback_and_metrics.py's)."""
 
 import json
+import sys
 from pathlib import Path
 
 import httpx2
@@ -17,7 +18,8 @@ from {{ cookiecutter.module_name }}.settings import Settings
 
 def lines(capsys: pytest.CaptureFixture[str]) -> list[dict[str, object]]:
     """The access log's lines, which go to standard output."""
-    return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    output = capsys.readouterr().out.splitlines()
+    return [json.loads(line) for line in output if line.startswith("{")]
 
 
 def test_each_request_is_one_line_with_the_id_its_answer_returns(
@@ -67,6 +69,19 @@ def test_off_logs_nothing_and_adds_no_header(
     assert answer.status_code == 200
     assert "x-request-id" not in answer.headers
     assert lines(capsys) == []
+
+
+def test_a_log_line_that_cannot_be_written_costs_no_answer(
+    trained: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    closed = (tmp_path / "stdout.log").open("w")
+    closed.close()
+    monkeypatch.setattr(sys, "stdout", closed)
+    with TestClient(create_app(trained)) as client:
+        answer = client.post("/predict", json=EXAMPLE)
+
+    assert answer.status_code == 200
+    assert answer.headers["x-request-id"]
 
 
 def test_serve_writes_each_line_as_plain_json(
