@@ -95,7 +95,7 @@ def cluster_nodes(folder: Path, nodes: int) -> tuple[ExitStack, list[TCPExecutor
                 port=port,
                 timeout=30,
             )
-            for port, bus in zip(ports[:nodes], ports[nodes:])
+            for port, bus in zip(ports[:nodes], ports[nodes:], strict=True)
         ]
         with ExitStack() as running:  # stops the started nodes on any failure
             try:
