@@ -4,8 +4,9 @@ The template's `.py` files hold `{{ cookiecutter.* }}` names, so they are not Py
 until rendered. They hold no Jinja control blocks either (test_template.py checks), so a
 rendered file keeps the template file's line numbers: this script bakes the named option
 sets, runs black and flake8 on the baked Python with the generated project's own
-settings, and reports each problem at its place in the template. mypy runs on the
-installed bakes, in the slow tests (`make check` of each generated project).
+settings (ruff too, for the bakes that choose it), and reports each problem at its
+place in the template. mypy runs on the installed bakes, in the slow tests (`make check`
+of each generated project).
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ def lint(project: BakedProject) -> list[str]:
         [str(BIN / "black"), "--check", "--quiet", "--line-length", "88", *files],
         [str(BIN / "flake8"), "--config", str(SOURCE / ".flake8"), *files],
     ]
+    if project.option("linter") == "ruff":  # its rules, from the baked pyproject.toml
+        checks.append([str(BIN / "ruff"), "check", "--no-cache", "--output-format=concise", *files])
     for command in checks:
         done = subprocess.run(command, capture_output=True, text=True, check=False)
         for line in (done.stdout + done.stderr).splitlines():
