@@ -69,10 +69,16 @@ def tool_env(**extra: str) -> dict[str, str]:
 
     The template's own virtual environment comes first on PATH, so its uv, cookiecutter
     and git-hook tools are found whether or not that environment is activated.
+
+    Python writes its bytecode cache, as on a reader's laptop or a GitHub runner: where
+    a machine turns that off (PYTHONDONTWRITEBYTECODE, as some CI images do), every
+    process compiles every module it imports again: a baked project's `make test` took
+    120 s of CPU time instead of 80 s on a 2-core machine.
     """
     env = {**os.environ, **extra}
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
     env.pop("VIRTUAL_ENV", None)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env
 
 
