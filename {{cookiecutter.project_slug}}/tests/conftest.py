@@ -1,5 +1,6 @@
 """Fixtures shared by every test module; helpers live in servers.py and derived.py."""
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +15,18 @@ from {{ cookiecutter.module_name }}.pipeline.runner import run
 from {{ cookiecutter.module_name }}.settings import Settings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`--numprocesses auto`: one worker more than the cores. The slow tests mostly
+    wait on real servers, and a spare worker uses that time."""
+    return (os.cpu_count() or 1) + 1
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the slow tests first: spread over the workers from the start, none of them
+    is left running alone at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -52,6 +52,7 @@ async def flood(store: RedisStore, groups: int, concurrency: int = 500) -> None:
         await asyncio.gather(*(store.save(one()[0]) for _ in range(concurrency)))
 
 
+@pytest.mark.slow
 @pytest.mark.anyio
 async def test_a_full_redis_keeps_taking_predictions(full_redis: str) -> None:
     store = RedisStore(full_redis, timeout=5, namespace=f"test-{uuid.uuid4().hex}")

@@ -49,6 +49,7 @@ def requests(client: TestClient) -> st.SearchStrategy[Case[Any]]:
     return st.one_of(*strategies)
 
 
+@pytest.mark.slow
 def test_no_request_is_a_server_error(client: TestClient) -> None:
     @settings(
         max_examples=200,

@@ -112,6 +112,7 @@ def until_closed(client: socket.socket) -> bytes:
     return received
 
 
+@pytest.mark.slow
 def test_slow_clients_hold_a_bounded_share_and_not_for_long(limited: str) -> None:
     slow = [half_sent(limited) for _ in range(2)]
     deadline = time.monotonic() + 5

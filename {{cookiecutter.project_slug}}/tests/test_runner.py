@@ -167,6 +167,7 @@ def test_force_writes_a_damaged_lock_file_anew(
     assert "writing it anew" in caplog.text
 
 
+@pytest.mark.slow
 def test_a_second_run_waits_for_the_first(
     settings: Settings, params: Params, caplog: pytest.LogCaptureFixture
 ) -> None:

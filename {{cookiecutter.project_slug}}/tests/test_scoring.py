@@ -1,6 +1,5 @@
 """`score`: a Parquet file's predictions, one row group at a time, split into shards."""
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +9,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from derived import labelled_frame, outside_range
-from servers import environment
 from typer.testing import CliRunner
 
 import {{ cookiecutter.module_name }} as package
@@ -68,10 +66,13 @@ def test_the_output_is_the_input_with_the_label_and_each_probability(
 
 
 def test_shards_run_as_processes_give_the_unsharded_output(
-    trained: Settings, tmp_path: Path
+    trained_env: Settings, tmp_path: Path
 ) -> None:
     parquet_file(tmp_path / "in.parquet", groups=7)  # shards of 2, 2 and 3 groups
-    runs = {"all": "0/1", **{f"part-{i}": f"{i}/3" for i in range(3)}}
+    whole = CliRunner().invoke(
+        app, ["score", str(tmp_path / "in.parquet"), str(tmp_path / "all.parquet")]
+    )
+    assert whole.exit_code == 0, whole.output
 
     processes = [
         subprocess.Popen(
@@ -81,14 +82,13 @@ def test_shards_run_as_processes_give_the_unsharded_output(
                 package.__name__,
                 "score",
                 str(tmp_path / "in.parquet"),
-                str(tmp_path / f"{name}.parquet"),
-                f"--shard={shard}",
+                str(tmp_path / f"part-{index}.parquet"),
+                f"--shard={index}/3",
             ],
-            env={**os.environ, **environment(trained)},
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
         )
-        for name, shard in runs.items()
+        for index in range(3)
     ]
 
     for process in processes:

@@ -64,6 +64,7 @@ def stall(private_redis: RedisExecutor) -> float:
     return time.monotonic() + STALL_MS / 1000
 
 
+@pytest.mark.slow
 def test_a_stall_mid_burst_loses_no_answered_prediction(
     server: tuple[HTTPExecutor, str], private_redis: RedisExecutor
 ) -> None:
@@ -79,6 +80,7 @@ def test_a_stall_mid_burst_loses_no_answered_prediction(
     assert stored(private_redis, ids) == len(ids)
 
 
+@pytest.mark.slow
 def test_stopping_right_after_redis_resumes_loses_nothing(
     server: tuple[HTTPExecutor, str], private_redis: RedisExecutor
 ) -> None:

@@ -363,6 +363,7 @@ async def saved_through_an_outage(store: RedisStore) -> StoredPrediction:
     return kept
 
 
+@pytest.mark.slow
 async def test_a_cluster_out_of_reach_is_an_outage_like_any_other(
     tmp_path: Path,
 ) -> None:
@@ -509,6 +510,7 @@ async def test_concurrent_saves_share_round_trips(
     await store.close()
 
 
+@pytest.mark.slow
 async def test_a_stalled_redis_loses_nothing_answered(
     private_redis: RedisExecutor,
 ) -> None:
