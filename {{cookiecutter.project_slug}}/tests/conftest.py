@@ -1,6 +1,5 @@
 """Fixtures shared by every test module; helpers live in servers.py and derived.py."""
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,15 +16,10 @@ from {{ cookiecutter.module_name }}.settings import Settings
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
-def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
-    """`--numprocesses auto`: one worker more than the cores. The slow tests mostly
-    wait on real servers, and a spare worker uses that time."""
-    return (os.cpu_count() or 1) + 1
-
-
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run the slow tests first: spread over the workers from the start, none of them
-    is left running alone at the end."""
+    """Queue the slow tests first. `make test`'s workers take them from the front of
+    the queue and finish together on the quick ones (`--dist worksteal`), rather than
+    one worker running the longest test alone at the end."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 

@@ -220,7 +220,11 @@ def scraped(
         with api:
             prometheus, url = prometheus_server(scrape_config(folder, base), log)
             with prometheus:
-                yield Scraped(base, key, url, store)
+                scraped = Scraped(base, key, url, store)
+                # Each test starts once the API is a target that answers: Prometheus's
+                # first scrape may come seconds after it starts.
+                eventually(lambda: scraped.query("up == 1") != [])
+                yield scraped
 
 
 @pytest.mark.slow
