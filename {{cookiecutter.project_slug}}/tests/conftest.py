@@ -17,9 +17,10 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Queue the slow tests first. `make test`'s workers take them from the front of
-    the queue and finish together on the quick ones (`--dist worksteal`), rather than
-    one worker running the longest test alone at the end."""
+    """Queue the slow tests first. The worker that gets them runs them first, while
+    the others take quick tests off the end of its queue (`--dist worksteal` in the
+    Makefile): the workers finish together, rather than one running the longest test
+    alone at the end."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 

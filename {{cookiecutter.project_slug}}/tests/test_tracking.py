@@ -181,7 +181,7 @@ def test_a_model_declaring_a_type_the_project_does_not_trust_is_refused(
             name="model",
             registered_model_name=REGISTERED_MODEL,
             skops_trusted_types=declared,
-            pip_requirements=["scikit-learn"],  # stated, as tracking.py does: faster
+            pip_requirements=["scikit-learn"],  # stated, not inferred: faster
         )
     [version] = MlflowClient().search_model_versions(f"run_id = '{run.info.run_id}'")
     remote = settings.model_copy(
@@ -350,7 +350,7 @@ def test_a_version_that_fails_to_load_leaves_the_one_serving(
             name="model",
             registered_model_name=name,
             skops_trusted_types=get_untrusted_types(data=dumps(neighbours)),
-            pip_requirements=["scikit-learn"],  # stated, as tracking.py does: faster
+            pip_requirements=["scikit-learn"],  # stated, not inferred: faster
         )
     remote = isolated_env.model_copy(
         update={
