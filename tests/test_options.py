@@ -94,6 +94,7 @@ TESTS = [
     "test_steps.py",
     "test_store.py",
     "test_store_migration.py",
+    "test_suite.py",
 ]
 ALWAYS = [
     ".dockerignore",
