@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import resource
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,9 +13,25 @@ from pytest_redis.executor import RedisExecutor
 from baking import COMBINATIONS, SECONDS_PER_CHAPTER, BakedProject, bake, free_port, needed
 
 
+def cpu_seconds() -> float:
+    """User and system time of this process and of every child it has waited for
+    (xdist's workers and, through them, the baked projects' commands and servers)."""
+    own, children = (
+        resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+    )
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """The course test's time per chapter, so that every run's log shows where the
-    suite's longest test spends it (test_docs.py records it)."""
+    """The run's CPU time, which bounds its wall time on this machine's cores, and the
+    course test's time per chapter, so that every run's log shows where the suite's
+    longest test spends it (test_docs.py records it)."""
+    cores, cpu = os.cpu_count() or 1, cpu_seconds()
+    terminalreporter.section("CPU time")
+    terminalreporter.line(
+        f"{cpu:.0f} s, user and system: on {cores} cores, no schedule of this run's work"
+        f" ends in less than {cpu / cores:.0f} s"
+    )
     reports = [*terminalreporter.stats.get("passed", []), *terminalreporter.stats.get("failed", [])]
     for report in reports:
         for name, spent in report.user_properties:

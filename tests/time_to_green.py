@@ -2,57 +2,89 @@
 
 `make time-to-green` bakes each named combination given (default: `defaults`, and
 `pip-apache`, the slowest to install) into a temporary folder with the real cookiecutter
-CLI, then times `make install` and each part of `make check` as a user runs them.
+CLI, then times `make install` and each part of `make check` as a user runs them. Each step
+gets two figures: its wall time, and its CPU time (user and system, summed over every
+process it started). The CPU time divided by the cores is the least wall time that any
+schedule of the same work could take on this machine.
 `COLD=1` gives the installers an empty cache, as on a fresh machine.
 """
 
 import os
+import resource
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
+from typing import NamedTuple
 
 from baking import COMBINATIONS, cookiecutter, tool_env
 
 STEPS = ["install", "format-check", "lint", "typecheck", "test"]
 
 
-def timed(command: list[str], cwd: Path, env: dict[str, str]) -> float:
-    start = time.perf_counter()
-    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+class Spent(NamedTuple):
+    wall: float
+    cpu: float
+
+
+def children_cpu() -> float:
+    """CPU time of the children this process has waited for, and of theirs."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(what: str, run: Callable[[], subprocess.CompletedProcess[str]]) -> Spent:
+    start, cpu = time.perf_counter(), children_cpu()
+    done = run()
     if done.returncode != 0:
-        sys.exit(f"time-to-green: {' '.join(command)} failed\n{done.stdout[-2000:]}")
-    return time.perf_counter() - start
+        sys.exit(f"time-to-green: {what} failed\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+    return Spent(time.perf_counter() - start, children_cpu() - cpu)
 
 
-def time_to_green(name: str, cold: bool) -> dict[str, float]:
+def time_to_green(name: str, cold: bool) -> dict[str, Spent]:
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         env = tool_env()
         if cold:
             env["UV_CACHE_DIR"] = str(root / "uv-cache")
             env["PIP_CACHE_DIR"] = str(root / "pip-cache")
-        start = time.perf_counter()
-        baked = cookiecutter(root, **COMBINATIONS[name])
-        if baked.returncode != 0:
-            sys.exit(f"time-to-green: {name} did not bake\n{baked.stderr}")
-        figures = {"bake": time.perf_counter() - start}
+        figures = {
+            "bake": timed(f"baking {name}", partial(cookiecutter, root, **COMBINATIONS[name]))
+        }
         [project] = [path for path in root.iterdir() if (path / "Makefile").is_file()]
         for step in STEPS:
-            figures[step] = timed(["make", step], project, env)
+            make = partial(
+                subprocess.run,
+                ["make", step],
+                cwd=project,
+                env=env,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            figures[step] = timed(f"make {step}", make)
         return figures
 
 
 def main(names: list[str], cold: bool) -> None:
     cache = "an empty installer cache" if cold else "the installers' cache as it is"
+    cores = os.cpu_count() or 1
     print(f"bake -> make install -> make check, with {cache} (seconds)")
     columns = "".join(f"{step:>13}" for step in ["bake", *STEPS])
     print(f"{'combination':20}{columns}{'total':>9}")
     for name in names:
         figures = time_to_green(name, cold)
-        row = "".join(f"{seconds:13.1f}" for seconds in figures.values())
-        print(f"{name:20}{row}{sum(figures.values()):9.1f}", flush=True)
+        for kind in Spent._fields:
+            spent = [getattr(figure, kind) for figure in figures.values()]
+            row = "".join(f"{seconds:13.1f}" for seconds in spent)
+            print(f"{name + ', ' + kind:20}{row}{sum(spent):9.1f}", flush=True)
+        cpu = sum(figure.cpu for figure in figures.values())
+        print(
+            f"{'':20}on {cores} cores, no schedule of this work ends in less than {cpu / cores:.1f}"
+        )
 
 
 if __name__ == "__main__":
