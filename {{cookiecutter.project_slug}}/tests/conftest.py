@@ -1,5 +1,6 @@
 """Fixtures shared by every test module; helpers live in servers.py and derived.py."""
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -68,8 +69,19 @@ def params(settings: Settings) -> Params:
 @pytest.fixture(scope="session")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """Settings of a pipeline that has run once, up to date, shared by the tests that
-    only read a trained model's files."""
-    settings = folder_settings(tmp_path_factory.mktemp("trained"))
+    only read a trained model's files.
+
+    `make test`'s workers share one folder, in the session's temporary folder that holds
+    theirs: the first to get here trains, and the pipeline's own lock makes the others
+    wait for it, then find every step up to date. A slow estimator trains once per
+    session, not once per worker.
+    """
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = tmp_path_factory.getbasetemp().parent / "trained"
+        root.mkdir(exist_ok=True)
+    else:
+        root = tmp_path_factory.mktemp("trained")
+    settings = folder_settings(root)
     for _ in run(settings, load_params(settings.params_file)):
         pass
     return settings
