@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import os
 import resource
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
 from pytest_redis.executor import RedisExecutor
 
 from baking import COMBINATIONS, SECONDS_PER_CHAPTER, BakedProject, bake, free_port, needed
+
+CPU_SECONDS = "CPU seconds"
+SETUP_CPU = pytest.StashKey[float]()
+SHOWN = 10  # tests listed by CPU time at the end of a run
 
 
 def cpu_seconds() -> float:
@@ -22,23 +26,49 @@ def cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    item.stash[SETUP_CPU] = cpu_seconds()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Each test's CPU time, from its setup to its teardown, in its last report: the
+    suite runs on two busy cores, where CPU time, not waiting, sets its length."""
+    report = yield
+    if call.when == "teardown" and SETUP_CPU in item.stash:
+        report.user_properties.append((CPU_SECONDS, cpu_seconds() - item.stash[SETUP_CPU]))
+    return report
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """The run's CPU time, which bounds its wall time on this machine's cores, and the
-    course test's time per chapter, so that every run's log shows where the suite's
-    longest test spends it (test_docs.py records it)."""
+    """The run's CPU time, which bounds its wall time on this machine's cores, with the
+    tests that used the most, and the course test's time per chapter (test_docs.py
+    records it): every run's log shows where the suite spends its time."""
+    spent: dict[str, float] = {}
+    chapters: dict[str, int] = {}
+    for reports in terminalreporter.stats.values():
+        for report in reports:
+            for name, value in getattr(report, "user_properties", []):
+                if name == CPU_SECONDS:
+                    spent[report.nodeid] = value
+                elif name == SECONDS_PER_CHAPTER:
+                    chapters = value
     cores, cpu = os.cpu_count() or 1, cpu_seconds()
     terminalreporter.section("CPU time")
     terminalreporter.line(
         f"{cpu:.0f} s, user and system: on {cores} cores, no schedule of this run's work"
         f" ends in less than {cpu / cores:.0f} s"
     )
-    reports = [*terminalreporter.stats.get("passed", []), *terminalreporter.stats.get("failed", [])]
-    for report in reports:
-        for name, spent in report.user_properties:
-            if name == SECONDS_PER_CHAPTER:
-                terminalreporter.section("the course's commands, seconds per chapter")
-                for chapter, seconds in spent.items():
-                    terminalreporter.line(f"{chapter:24} {seconds:5}")
+    terminalreporter.line(f"the {SHOWN} tests that used the most, from setup to teardown:")
+    for nodeid, seconds in sorted(spent.items(), key=lambda item: -item[1])[:SHOWN]:
+        terminalreporter.line(f"{seconds:7.1f} s  {nodeid}")
+    if chapters:
+        terminalreporter.section("the course's commands, seconds per chapter")
+        for chapter, seconds in chapters.items():
+            terminalreporter.line(f"{chapter:24} {seconds:5}")
 
 
 @pytest.fixture(scope="session", params=sorted(COMBINATIONS))
