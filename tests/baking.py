@@ -64,6 +64,14 @@ BIN = Path(sys.executable).parent
 SECONDS_PER_CHAPTER = "seconds per chapter"
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (fewer than the machine's in a container or
+    under an affinity mask, where the platform tells)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def tool_env(**extra: str) -> dict[str, str]:
     """The environment for commands run in a baked project.
 

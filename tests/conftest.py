@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import resource
 from collections.abc import Generator, Iterator
 from pathlib import Path
@@ -10,7 +9,15 @@ from pathlib import Path
 import pytest
 from pytest_redis.executor import RedisExecutor
 
-from baking import COMBINATIONS, SECONDS_PER_CHAPTER, BakedProject, bake, free_port, needed
+from baking import (
+    COMBINATIONS,
+    SECONDS_PER_CHAPTER,
+    BakedProject,
+    bake,
+    free_port,
+    needed,
+    usable_cores,
+)
 
 CPU_SECONDS = "CPU seconds"
 SETUP_CPU = pytest.StashKey[float]()
@@ -56,15 +63,18 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
                     spent[report.nodeid] = value
                 elif name == SECONDS_PER_CHAPTER:
                     chapters = value
-    cores, cpu = os.cpu_count() or 1, cpu_seconds()
+    cores, cpu = usable_cores(), cpu_seconds()
     terminalreporter.section("CPU time")
     terminalreporter.line(
         f"{cpu:.0f} s, user and system: on {cores} cores, no schedule of this run's work"
-        f" ends in less than {cpu / cores:.0f} s"
+        f" ends in less than {int(cpu / cores)} s"
     )
-    terminalreporter.line(f"the {SHOWN} tests that used the most, from setup to teardown:")
-    for nodeid, seconds in sorted(spent.items(), key=lambda item: -item[1])[:SHOWN]:
-        terminalreporter.line(f"{seconds:7.1f} s  {nodeid}")
+    if spent:
+        terminalreporter.line(
+            f"the {SHOWN} tests that used the most, with the fixtures each set up first:"
+        )
+        for nodeid, seconds in sorted(spent.items(), key=lambda item: -item[1])[:SHOWN]:
+            terminalreporter.line(f"{seconds:7.1f} s  {nodeid}")
     if chapters:
         terminalreporter.section("the course's commands, seconds per chapter")
         for chapter, seconds in chapters.items():

@@ -3,9 +3,9 @@
 `make time-to-green` bakes each named combination given (default: `defaults`, and
 `pip-apache`, the slowest to install) into a temporary folder with the real cookiecutter
 CLI, then times `make install` and each part of `make check` as a user runs them. Each step
-gets two figures: its wall time, and its CPU time (user and system, summed over every
-process it started). The CPU time divided by the cores is the least wall time that any
-schedule of the same work could take on this machine.
+gets two figures: its wall time, and its CPU time (user and system, of the processes it
+started and waited for). The CPU time divided by the cores is the least wall time that
+any schedule of the same work could take on this machine.
 `COLD=1` gives the installers an empty cache, as on a fresh machine.
 """
 
@@ -20,7 +20,7 @@ from functools import partial
 from pathlib import Path
 from typing import NamedTuple
 
-from baking import COMBINATIONS, cookiecutter, tool_env
+from baking import COMBINATIONS, cookiecutter, tool_env, usable_cores
 
 STEPS = ["install", "format-check", "lint", "typecheck", "test"]
 
@@ -71,20 +71,19 @@ def time_to_green(name: str, cold: bool) -> dict[str, Spent]:
 
 def main(names: list[str], cold: bool) -> None:
     cache = "an empty installer cache" if cold else "the installers' cache as it is"
-    cores = os.cpu_count() or 1
+    cores = usable_cores()
     print(f"bake -> make install -> make check, with {cache} (seconds)")
     columns = "".join(f"{step:>13}" for step in ["bake", *STEPS])
-    print(f"{'combination':20}{columns}{'total':>9}")
+    print(f"{'combination':26}{columns}{'total':>9}")
     for name in names:
         figures = time_to_green(name, cold)
         for kind in Spent._fields:
             spent = [getattr(figure, kind) for figure in figures.values()]
             row = "".join(f"{seconds:13.1f}" for seconds in spent)
-            print(f"{name + ', ' + kind:20}{row}{sum(spent):9.1f}", flush=True)
+            print(f"{name + ', ' + kind:26}{row}{sum(spent):9.1f}", flush=True)
         cpu = sum(figure.cpu for figure in figures.values())
-        print(
-            f"{'':20}on {cores} cores, no schedule of this work ends in less than {cpu / cores:.1f}"
-        )
+        floor = int(cpu / cores)
+        print(f"{'':26}on {cores} cores, no schedule of this work ends in less than {floor}")
 
 
 if __name__ == "__main__":
