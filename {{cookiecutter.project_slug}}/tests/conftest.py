@@ -1,6 +1,5 @@
 """Fixtures shared by every test module; helpers live in servers.py and derived.py."""
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -67,16 +66,18 @@ def params(settings: Settings) -> Params:
 
 
 @pytest.fixture(scope="session")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+def trained(
+    tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config
+) -> Settings:
     """Settings of a pipeline that has run once, up to date, shared by the tests that
     only read a trained model's files.
 
     `make test`'s workers share one folder, in the session's temporary folder that holds
-    theirs: the first to get here trains, and the pipeline's own lock makes the others
-    wait for it, then find every step up to date. A slow estimator trains once per
-    session, not once per worker.
+    theirs: the first to get here trains, a worker that comes while it trains waits on
+    the pipeline's own lock, and each then finds every step up to date. A slow
+    estimator trains once per session, not once per worker.
     """
-    if os.environ.get("PYTEST_XDIST_WORKER"):
+    if hasattr(pytestconfig, "workerinput"):  # a pytest-xdist worker
         root = tmp_path_factory.getbasetemp().parent / "trained"
         root.mkdir(exist_ok=True)
     else:
