@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -62,6 +63,15 @@ COMBINATIONS: dict[str, dict[str, str]] = {
 BIN = Path(sys.executable).parent
 # The name under which the course test records its time per chapter for the summary.
 SECONDS_PER_CHAPTER = "seconds per chapter"
+
+
+def cpu_seconds() -> float:
+    """User and system time of this process and of every child it has waited for (and
+    of theirs): xdist's workers, the baked projects' commands and their servers."""
+    own, children = (
+        resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+    )
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def usable_cores() -> int:

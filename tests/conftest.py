@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import resource
 from collections.abc import Generator, Iterator
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from baking import (
     SECONDS_PER_CHAPTER,
     BakedProject,
     bake,
+    cpu_seconds,
     free_port,
     needed,
     usable_cores,
@@ -22,15 +22,6 @@ from baking import (
 CPU_SECONDS = "CPU seconds"
 SETUP_CPU = pytest.StashKey[float]()
 SHOWN = 10  # tests listed by CPU time at the end of a run
-
-
-def cpu_seconds() -> float:
-    """User and system time of this process and of every child it has waited for
-    (xdist's workers and, through them, the baked projects' commands and servers)."""
-    own, children = (
-        resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
-    )
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 @pytest.hookimpl(tryfirst=True)

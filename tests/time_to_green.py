@@ -10,7 +10,6 @@ any schedule of the same work could take on this machine.
 """
 
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -20,7 +19,7 @@ from functools import partial
 from pathlib import Path
 from typing import NamedTuple
 
-from baking import COMBINATIONS, cookiecutter, tool_env, usable_cores
+from baking import COMBINATIONS, cookiecutter, cpu_seconds, tool_env, usable_cores
 
 STEPS = ["install", "format-check", "lint", "typecheck", "test"]
 
@@ -30,18 +29,12 @@ class Spent(NamedTuple):
     cpu: float
 
 
-def children_cpu() -> float:
-    """CPU time of the children this process has waited for, and of theirs."""
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
 def timed(what: str, run: Callable[[], subprocess.CompletedProcess[str]]) -> Spent:
-    start, cpu = time.perf_counter(), children_cpu()
+    start, cpu = time.perf_counter(), cpu_seconds()
     done = run()
     if done.returncode != 0:
         sys.exit(f"time-to-green: {what} failed\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
-    return Spent(time.perf_counter() - start, children_cpu() - cpu)
+    return Spent(time.perf_counter() - start, cpu_seconds() - cpu)
 
 
 def time_to_green(name: str, cold: bool) -> dict[str, Spent]:
